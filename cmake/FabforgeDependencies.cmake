@@ -1,0 +1,31 @@
+# System dependencies, all from Debian 12 packages installed by scripts/install-deps.sh.
+find_package(PkgConfig REQUIRED)
+find_package(Threads REQUIRED)
+
+# OpenCV: use its CMake package when libopencv-dev is installed; otherwise find the three module
+# packages we need (core, imgproc, imgcodecs) directly, which avoids pulling in all of OpenCV.
+find_package(OpenCV 4 QUIET COMPONENTS core imgproc imgcodecs)
+if(OpenCV_FOUND)
+  add_library(fabforge_opencv INTERFACE)
+  target_link_libraries(fabforge_opencv INTERFACE ${OpenCV_LIBS})
+  target_include_directories(fabforge_opencv SYSTEM INTERFACE ${OpenCV_INCLUDE_DIRS})
+else()
+  find_package(FabforgeOpenCV REQUIRED)
+endif()
+
+if(FABFORGE_WITH_TBB)
+  find_package(TBB REQUIRED)
+endif()
+
+pkg_check_modules(LIBZIP REQUIRED IMPORTED_TARGET libzip)
+find_package(pugixml REQUIRED)
+find_package(nlohmann_json 3.10 REQUIRED)
+find_package(CLI11 2.1 REQUIRED)
+
+if(FABFORGE_BUILD_TESTS)
+  find_package(GTest REQUIRED)
+  include(GoogleTest)
+endif()
+if(FABFORGE_BUILD_BENCH)
+  find_package(benchmark REQUIRED)
+endif()

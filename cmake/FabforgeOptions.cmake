@@ -1,0 +1,15 @@
+# Compile options shared by every fabforge target, carried by the interface target
+# fabforge_options so that each target opts in with target_link_libraries.
+add_library(fabforge_options INTERFACE)
+target_compile_features(fabforge_options INTERFACE cxx_std_20)
+target_compile_options(fabforge_options INTERFACE -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor)
+
+if(FABFORGE_NATIVE)
+  target_compile_options(fabforge_options INTERFACE -march=native)
+endif()
+
+if(FABFORGE_SANITIZE)
+  set(_fabforge_san -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
+  target_compile_options(fabforge_options INTERFACE ${_fabforge_san})
+  target_link_options(fabforge_options INTERFACE ${_fabforge_san})
+endif()

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Installs every Debian 12 package that fabforge's build, tests, demo and benchmarks need.
+# Idempotent: packages already installed are left alone, and nothing is fetched when all are
+# present. This script is the single list of system packages; CI and `make` call it.
+set -euo pipefail
+
+packages=(
+  # toolchain and build
+  g++ cmake ninja-build pkg-config make git
+  # core library
+  libopencv-core-dev libopencv-imgproc-dev libopencv-imgcodecs-dev  # images
+  libtbb-dev                                                        # parallel helpers
+  libzip-dev libpugixml-dev                                         # 3MF packages
+  nlohmann-json3-dev                                                # JSON output and input
+  libcli11-dev                                                      # command line
+  # tests and benchmarks
+  libgtest-dev libgmock-dev libbenchmark-dev
+  prusa-slicer                       # interop tests: a real slicer must accept our STL and 3MF
+  # developer tools
+  clang-format
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if ((${#missing[@]} == 0)); then
+  echo "install-deps: all ${#packages[@]} packages already installed"
+  exit 0
+fi
+
+echo "install-deps: installing ${#missing[@]} missing package(s): ${missing[*]}"
+sudo=()
+if [ "$(id -u)" -ne 0 ]; then
+  if command -v sudo >/dev/null 2>&1; then
+    sudo=(sudo)
+  else
+    echo "install-deps: error: not root and no sudo; install these packages: ${missing[*]}" >&2
+    exit 1
+  fi
+fi
+export DEBIAN_FRONTEND=noninteractive
+"${sudo[@]}" apt-get update -q
+"${sudo[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
+echo "install-deps: done"

@@ -1,0 +1,84 @@
+#include "fabforge/core/atomic_file.hpp"
+
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <system_error>
+
+#include "fabforge/core/error.hpp"
+
+namespace fabforge {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+fs::path make_temp_name(const fs::path& destination) {
+  static std::atomic<unsigned> counter{0};
+  fs::path dir = destination.parent_path();
+  std::string name = "." + destination.filename().string() + ".tmp-" + std::to_string(::getpid()) + "-" +
+                     std::to_string(counter.fetch_add(1));
+  return dir.empty() ? fs::path(name) : dir / name;
+}
+
+}  // namespace
+
+AtomicFile::AtomicFile(fs::path destination) : destination_(std::move(destination)) {
+  if (destination_.filename().empty()) throw usage_error("output path '" + destination_.string() + "' names no file");
+  fs::path dir = destination_.parent_path();
+  std::error_code ec;
+  if (!dir.empty() && !fs::is_directory(dir, ec)) {
+    throw runtime_error("cannot write '" + destination_.string() + "': directory '" + dir.string() +
+                        "' does not exist");
+  }
+  if (fs::is_directory(destination_, ec)) {
+    throw usage_error("cannot write '" + destination_.string() + "': it is a directory");
+  }
+  temp_ = make_temp_name(destination_);
+}
+
+AtomicFile::~AtomicFile() {
+  if (!committed_) {
+    std::error_code ec;
+    fs::remove(temp_, ec);
+  }
+}
+
+void AtomicFile::commit() {
+  std::error_code ec;
+  if (!fs::exists(temp_, ec)) {
+    throw runtime_error("cannot write '" + destination_.string() + "': nothing was written");
+  }
+  fs::rename(temp_, destination_, ec);
+  if (ec) throw runtime_error("cannot write '" + destination_.string() + "': " + ec.message());
+  committed_ = true;
+}
+
+void write_file_atomic(const fs::path& path, std::string_view bytes) {
+  AtomicFile file(path);
+  {
+    std::ofstream out(file.temp_path(), std::ios::binary | std::ios::trunc);
+    if (!out) throw runtime_error("cannot write '" + path.string() + "': " + std::strerror(errno));
+    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    out.flush();
+    if (!out) throw runtime_error("cannot write '" + path.string() + "': write failed (disk full?)");
+  }
+  file.commit();
+}
+
+std::string read_file(const fs::path& path) {
+  std::error_code ec;
+  if (fs::is_directory(path, ec)) throw input_error(path.string() + ": is a directory, expected a file");
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw input_error(path.string() + ": cannot open: " + std::strerror(errno));
+  std::ostringstream s;
+  s << in.rdbuf();
+  if (in.bad()) throw input_error(path.string() + ": read failed");
+  return s.str();
+}
+
+}  // namespace fabforge
