@@ -1,1 +1,5 @@
-int main() { return 0; }
+#include <iostream>
+
+#include "app.hpp"
+
+int main(int argc, char** argv) { return fabforge::cli::run(argc, argv, std::cout, std::cerr); }

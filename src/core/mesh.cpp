@@ -138,6 +138,37 @@ ExactKey exact_key(Vec3f v) {
   return {bits(v.x), bits(v.y), bits(v.z)};
 }
 
+// Open-addressing map from exact vertex keys to indices: the STL reader meets millions of
+// corners, and std::unordered_map's node allocations dominated reading time.
+class ExactVertexTable {
+ public:
+  explicit ExactVertexTable(std::size_t expected) {
+    std::size_t cap = 16;
+    while (cap < expected * 2) cap <<= 1;
+    keys_.resize(cap);
+    values_.assign(cap, kEmpty);
+    mask_ = cap - 1;
+  }
+  /// The index stored for v, or `next` after inserting it.
+  std::uint32_t find_or_insert(Vec3f v, std::uint32_t next) {
+    const ExactKey k = exact_key(v);
+    for (std::size_t slot = ExactKeyHash{}(k) & mask_;; slot = (slot + 1) & mask_) {
+      if (values_[slot] == kEmpty) {
+        keys_[slot] = k;
+        values_[slot] = next;
+        return next;
+      }
+      if (keys_[slot] == k) return values_[slot];
+    }
+  }
+
+ private:
+  static constexpr std::uint32_t kEmpty = std::numeric_limits<std::uint32_t>::max();
+  std::vector<ExactKey> keys_;
+  std::vector<std::uint32_t> values_;
+  std::size_t mask_ = 0;
+};
+
 struct CellKey {
   std::int64_t x, y, z;
   friend bool operator==(const CellKey&, const CellKey&) = default;
@@ -153,9 +184,8 @@ struct CellKeyHash {
 std::vector<std::uint32_t> cluster_vertices(const std::vector<Vec3f>& vertices, float tolerance) {
   std::vector<std::uint32_t> rep(vertices.size());
   if (tolerance <= 0.0f) {
-    std::unordered_map<ExactKey, std::uint32_t, ExactKeyHash> seen;
-    seen.reserve(vertices.size());
-    for (std::uint32_t i = 0; i < vertices.size(); ++i) rep[i] = seen.emplace(exact_key(vertices[i]), i).first->second;
+    ExactVertexTable table(vertices.size());
+    for (std::uint32_t i = 0; i < vertices.size(); ++i) rep[i] = table.find_or_insert(vertices[i], i);
     return rep;
   }
   const double cell = tolerance, tol2 = double(tolerance) * tolerance;
@@ -184,7 +214,23 @@ std::vector<std::uint32_t> cluster_vertices(const std::vector<Vec3f>& vertices, 
   return rep;
 }
 
+
 }  // namespace
+
+Mesh index_triangle_soup(const std::vector<Vec3f>& corners) {
+  if (corners.size() % 3 != 0) throw usage_error("a triangle soup needs three corners per triangle");
+  FABFORGE_CHECK(corners.size() < std::numeric_limits<std::uint32_t>::max(), "mesh too large for 32-bit indices");
+  Mesh mesh;
+  ExactVertexTable table(corners.size() / 2 + 1);
+  mesh.triangles.resize(corners.size() / 3);
+  for (std::size_t i = 0; i < corners.size(); ++i) {
+    const auto next = static_cast<std::uint32_t>(mesh.vertices.size());
+    const std::uint32_t idx = table.find_or_insert(corners[i], next);
+    if (idx == next) mesh.vertices.push_back(corners[i]);
+    mesh.triangles[i / 3][i % 3] = idx;
+  }
+  return mesh;
+}
 
 Mesh weld_vertices(const Mesh& mesh, float tolerance_mm) {
   const std::vector<std::uint32_t> rep = cluster_vertices(mesh.vertices, tolerance_mm);

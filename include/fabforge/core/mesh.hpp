@@ -65,6 +65,12 @@ BoundingBox mesh_bounds(const Mesh& mesh);  ///< zero box for an empty mesh
 /// cluster, in input order, is kept.
 Mesh weld_vertices(const Mesh& mesh, float tolerance_mm = 0.0f);
 
+/// Builds an indexed mesh from a triangle soup (three corners per triangle, as STL stores them),
+/// merging exactly equal vertices (-0 equals +0) and keeping every triangle, degenerate ones too.
+/// Vertices are numbered in order of first appearance. Throws Error (usage) if the corner count
+/// is not a multiple of 3.
+Mesh index_triangle_soup(const std::vector<Vec3f>& corners);
+
 /// Appends b to a (indices shifted).
 void append_mesh(Mesh& a, const Mesh& b);
 

@@ -1,0 +1,52 @@
+#pragma once
+// The fabforge command line: global options, the subcommand registry and error handling.
+// Every subcommand lives in its own cmd_<name>.cpp and registers itself in app.cpp.
+
+#include <CLI/CLI.hpp>
+
+#include <atomic>
+#include <memory>
+#include <ostream>
+
+#include "fabforge/core/run_context.hpp"
+#include "progress_render.hpp"
+
+namespace fabforge::cli {
+
+/// Options every subcommand shares.
+struct GlobalOptions {
+  bool quiet = false;
+  int threads = 0;
+  ProgressMode progress = ProgressMode::automatic;
+};
+
+/// What a subcommand gets when it runs: the shared options, where to print results, and a way
+/// to make the job's RunContext (threads, progress sink, cancellation on Ctrl-C).
+class CommandEnv {
+ public:
+  CommandEnv(const GlobalOptions& globals, std::ostream& out) : globals_(globals), out_(out) {}
+  const GlobalOptions& globals() const { return globals_; }
+  std::ostream& out() { return out_; }
+  /// The job's context; lives as long as this CommandEnv. Ctrl-C cancels it.
+  RunContext& context();
+  /// Prints a status line to stderr unless --quiet.
+  void note(const std::string& text) const;
+
+ private:
+  const GlobalOptions& globals_;
+  std::ostream& out_;
+  std::unique_ptr<ProgressSink> sink_;
+  std::unique_ptr<RunContext> context_;
+};
+
+using CommandRegistrar = void (*)(CLI::App& app, CommandEnv& env);
+
+void register_mesh_info(CLI::App& app, CommandEnv& env);
+void register_heightmap(CLI::App& app, CommandEnv& env);
+
+/// Runs the program: parses argv, runs the chosen subcommand, prints errors as
+/// "fabforge: error: <message>". Returns the exit status: 0 success, 2 usage error,
+/// 1 input or runtime error.
+int run(int argc, const char* const* argv, std::ostream& out, std::ostream& err);
+
+}  // namespace fabforge::cli
