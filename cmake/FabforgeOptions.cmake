@@ -3,6 +3,11 @@
 add_library(fabforge_options INTERFACE)
 target_compile_features(fabforge_options INTERFACE cxx_std_20)
 target_compile_options(fabforge_options INTERFACE -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor)
+# GCC 12 at -O2 and above reports -Wrestrict on ordinary std::string concatenation such as
+# "text" + std::to_string(n) inside libstdc++ (GCC bugs 105329 and 105651, fixed in GCC 13).
+if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU" AND CMAKE_CXX_COMPILER_VERSION VERSION_LESS 13)
+  target_compile_options(fabforge_options INTERFACE -Wno-restrict)
+endif()
 
 if(FABFORGE_NATIVE)
   target_compile_options(fabforge_options INTERFACE -march=native)

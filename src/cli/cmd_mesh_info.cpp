@@ -86,7 +86,9 @@ void print_text(std::ostream& out, const std::string& path, const LoadedMesh& m,
   if (!r.closed) out << " (" << r.boundary_edges << " boundary edges, " << r.unbalanced_edges << " unmatched edges)";
   out << "\n";
   out << "manifold:    " << yes_no(r.manifold);
-  if (r.non_manifold_edges) out << " (" << r.non_manifold_edges << " edges shared by more than two triangles)";
+  if (r.non_manifold_edges) {
+    out << " (" << r.non_manifold_edges << " edges shared by more than two triangles, e.g. solids touching along an edge)";
+  }
   out << "\n";
   out << "oriented:    " << yes_no(r.consistently_oriented) << "\n";
   out << "watertight:  " << yes_no(r.watertight()) << "\n";

@@ -1,15 +1,19 @@
 #include "fabforge/core/heightfield.hpp"
 
 #include <algorithm>
+#include <array>
 #include <bit>
 #include <cmath>
 #include <cstddef>
 #include <limits>
 #include <sstream>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "fabforge/core/error.hpp"
 #include "fabforge/core/parallel.hpp"
+
 #include "rect_triangulate.hpp"
 
 namespace fabforge {
@@ -103,9 +107,8 @@ template <class Emit>
 void merged_rectangles(int w, int h, const std::vector<std::uint32_t>& keys, Emit&& emit) {
   const auto rows = static_cast<std::size_t>(h);
   std::vector<std::vector<Run>> runs(rows);
-  parallel_for_each_index(0, rows, kRowGrain, [&](std::size_t y) {
-    runs[y] = row_runs(keys.data() + y * static_cast<std::size_t>(w), w);
-  });
+  parallel_for_each_index(0, rows, kRowGrain,
+                          [&](std::size_t y) { runs[y] = row_runs(keys.data() + y * static_cast<std::size_t>(w), w); });
   std::vector<std::vector<std::array<int, 4>>> rects(rows);
   parallel_for_each_index(0, rows, kRowGrain, [&](std::size_t y) {
     for (const Run& r : runs[y]) {
@@ -116,7 +119,8 @@ void merged_rectangles(int w, int h, const std::vector<std::uint32_t>& keys, Emi
     }
   });
   for (std::size_t y = 0; y < rows; ++y) {
-    for (const auto& [x0, y0, x1, y1] : rects[y]) emit(x0, y0, x1, y1, keys[y * static_cast<std::size_t>(w) + static_cast<std::size_t>(x0)]);
+    for (const auto& [x0, y0, x1, y1] : rects[y])
+      emit(x0, y0, x1, y1, keys[y * static_cast<std::size_t>(w) + static_cast<std::size_t>(x0)]);
   }
 }
 
@@ -126,7 +130,8 @@ std::vector<std::uint32_t> pixel_keys(const Heightfield& f, Key&& key) {
   std::vector<std::uint32_t> keys(pixel_count(f));
   parallel_for_each_index(0, static_cast<std::size_t>(f.height), kRowGrain, [&](std::size_t row) {
     const int y = static_cast<int>(row);
-    for (int x = 0; x < f.width; ++x) keys[row * static_cast<std::size_t>(f.width) + static_cast<std::size_t>(x)] = key(x, y);
+    for (int x = 0; x < f.width; ++x)
+      keys[row * static_cast<std::size_t>(f.width) + static_cast<std::size_t>(x)] = key(x, y);
   });
   return keys;
 }
@@ -150,18 +155,18 @@ struct WallSegment {
   float low = 0, top0 = 0, top1 = 0;
 };
 
-/// Walls along one grid line: runs of flat segments with the same side and heights become one
-/// rectangle; sloped (smooth) segments become two triangles. `seg(i)` is the segment between
-/// positions i and i + 1 along the line; `point(i, z)` the grid point at position i, height z.
-template <class Seg, class Point>
-void add_line_walls(int length, Axis axis, Seg&& seg, Point&& point, GridFaces& out) {
+/// Walls along grid line `line` (x = line for Axis::x, image row line for Axis::y): runs of flat
+/// segments with the same side and heights become one rectangle; sloped (smooth) segments become
+/// two triangles. `seg(i)` is the segment between positions i and i + 1 along the line.
+template <class Seg>
+void add_line_walls(int line, int length, Axis axis, Seg&& seg, GridFaces& out) {
+  auto point = [&](int i, float z) { return axis == Axis::x ? GridPoint{line, i, z} : GridPoint{i, line, z}; };
   int run_start = 0;
   WallSegment run;
   auto flush = [&](int end) {
     if (run.sign == 0) return;
     const GridPoint a = point(run_start, run.low), b = point(end, run.top0);
-    out.rects.push_back({std::min(a.cx, b.cx), std::max(a.cx, b.cx), std::min(a.cy, b.cy), std::max(a.cy, b.cy),
-                         run.low, run.top0, axis, static_cast<std::int8_t>(run.sign)});
+    out.rects.push_back({a.cx, b.cx, a.cy, b.cy, run.low, run.top0, axis, static_cast<std::int8_t>(run.sign)});
     run.sign = 0;
   };
   for (int i = 0; i < length; ++i) {
@@ -189,17 +194,15 @@ template <class SegX, class SegY>
 void add_walls(const Heightfield& f, SegX&& seg_x, SegY&& seg_y, GridFaces& out) {
   const std::size_t lines_x = static_cast<std::size_t>(f.width) + 1, lines_y = static_cast<std::size_t>(f.height) + 1;
   std::vector<GridFaces> slots(lines_x + lines_y);
-  parallel_for_each_index(0, slots.size(), 16, [&](std::size_t line) {
-    if (line < lines_x) {
-      const int cx = static_cast<int>(line);
+  parallel_for_each_index(0, slots.size(), 16, [&](std::size_t i) {
+    if (i < lines_x) {
+      const int cx = static_cast<int>(i);
       add_line_walls(
-          f.height, Axis::x, [&](int y) { return seg_x(cx, y); },
-          [&](int y, float z) { return GridPoint{cx, y, z}; }, slots[line]);
+          cx, f.height, Axis::x, [&](int y) { return seg_x(cx, y); }, slots[i]);
     } else {
-      const int cy = static_cast<int>(line - lines_x);
+      const int cy = static_cast<int>(i - lines_x);
       add_line_walls(
-          f.width, Axis::y, [&](int x) { return seg_y(x, cy); },
-          [&](int x, float z) { return GridPoint{x, cy, z}; }, slots[line]);
+          cy, f.width, Axis::y, [&](int x) { return seg_y(x, cy); }, slots[i]);
     }
   });
   out.append(slots);
@@ -226,9 +229,9 @@ GridFaces stepped_faces(const Heightfield& f, CornerGrid& grid) {
   GridFaces faces;
   add_flat_faces(f, pixel_keys(f, [&](int x, int y) { return f.printed(x, y) ? bits(f.at(x, y)) : 0u; }), 1, faces);
   // Left pixel lower: the wall faces -x. Back pixel (+y) lower: it faces +y.
-  add_walls(
-      f, [&](int cx, int y) { return step(solid_height(f, cx - 1, y), solid_height(f, cx, y), -1); },
-      [&](int x, int cy) { return step(solid_height(f, x, cy - 1), solid_height(f, x, cy), 1); }, faces);
+  auto seg_x = [&](int cx, int y) { return step(solid_height(f, cx - 1, y), solid_height(f, cx, y), -1); };
+  auto seg_y = [&](int x, int cy) { return step(solid_height(f, x, cy - 1), solid_height(f, x, cy), 1); };
+  add_walls(f, seg_x, seg_y, faces);
   add_bottom(f, faces);
   return faces;
 }
@@ -242,7 +245,8 @@ std::vector<float> corner_means(const Heightfield& f) {
     for (int cx = 0; cx <= f.width; ++cx) {
       double sum = 0;
       int n = 0;
-      for (const auto& [x, y] : {std::pair{cx - 1, cy - 1}, std::pair{cx, cy - 1}, std::pair{cx - 1, cy}, std::pair{cx, cy}}) {
+      for (const auto& [x, y] :
+           {std::pair{cx - 1, cy - 1}, std::pair{cx, cy - 1}, std::pair{cx - 1, cy}, std::pair{cx, cy}}) {
         const float z = solid_height(f, x, y);
         sum += z;
         n += z > 0 ? 1 : 0;
@@ -277,33 +281,50 @@ void add_sloped_quads(const Heightfield& f, const std::vector<float>& corner, Gr
   out.append(rows);
 }
 
+/// Smooth corner heights by corner coordinates.
+struct CornerHeights {
+  const std::vector<float>& z;
+  std::size_t corners_x;
+  float operator()(int cx, int cy) const {
+    return z[static_cast<std::size_t>(cy) * corners_x + static_cast<std::size_t>(cx)];
+  }
+};
+
+/// Keys for merging the smooth top: printed pixels whose four corners share one height.
+std::vector<std::uint32_t> smooth_flat_keys(const Heightfield& f, const CornerHeights& corner) {
+  return pixel_keys(f, [&](int x, int y) {
+    const float z = corner(x, y);
+    const bool flat = z == corner(x + 1, y) && z == corner(x, y + 1) && z == corner(x + 1, y + 1);
+    return f.printed(x, y) && flat ? bits(z) : 0u;
+  });
+}
+
 GridFaces smooth_faces(const Heightfield& f, CornerGrid& grid) {
-  const std::vector<float> corner = corner_means(f);
-  const std::size_t cw = static_cast<std::size_t>(f.width) + 1;
-  auto corner_z = [&](int cx, int cy) { return corner[static_cast<std::size_t>(cy) * cw + static_cast<std::size_t>(cx)]; };
-  for (int cy = 0; cy < grid.corners_y(); ++cy) {
+  const std::vector<float> means = corner_means(f);
+  const CornerHeights corner{means, static_cast<std::size_t>(grid.corners_x())};
+  parallel_for_each_index(0, static_cast<std::size_t>(grid.corners_y()), kRowGrain, [&](std::size_t row) {
+    const int cy = static_cast<int>(row);
     for (int cx = 0; cx < grid.corners_x(); ++cx) {
-      const float z[2] = {0.0f, corner_z(cx, cy)};
+      const float z[2] = {0.0f, corner(cx, cy)};
       grid.set_heights(cx, cy, z, z[1] > 0 ? 2 : 1);
     }
-  }
+  });
   GridFaces faces;
-  add_flat_faces(f, pixel_keys(f, [&](int x, int y) {
-                   const float z = corner_z(x, y);
-                   const bool flat = z == corner_z(x + 1, y) && z == corner_z(x, y + 1) && z == corner_z(x + 1, y + 1);
-                   return f.printed(x, y) && flat ? bits(z) : 0u;
-                 }),
-                 1, faces);
-  add_sloped_quads(f, corner, faces);
-  // Walls only where the mask ends, from 0 up to the corner heights.
-  auto outline = [&](bool a_printed, bool b_printed, int toward_a, GridPoint s, GridPoint e) -> WallSegment {
-    if (a_printed == b_printed) return {};
-    return {b_printed ? toward_a : -toward_a, 0.0f, corner_z(s.cx, s.cy), corner_z(e.cx, e.cy)};
-  };
+  add_flat_faces(f, smooth_flat_keys(f, corner), 1, faces);
+  add_sloped_quads(f, means, faces);
+  // Walls only where the mask ends, from 0 up to the corner heights at the segment's ends.
   auto inside = [&](int x, int y) { return solid_height(f, x, y) > 0; };
-  add_walls(
-      f, [&](int cx, int y) { return outline(inside(cx - 1, y), inside(cx, y), -1, {cx, y, 0}, {cx, y + 1, 0}); },
-      [&](int x, int cy) { return outline(inside(x, cy - 1), inside(x, cy), 1, {x, cy, 0}, {x + 1, cy, 0}); }, faces);
+  auto outline = [&](bool a_inside, bool b_inside, int toward_a, float top0, float top1) -> WallSegment {
+    if (a_inside == b_inside) return {};
+    return {b_inside ? toward_a : -toward_a, 0.0f, top0, top1};
+  };
+  auto seg_x = [&](int cx, int y) {
+    return outline(inside(cx - 1, y), inside(cx, y), -1, corner(cx, y), corner(cx, y + 1));
+  };
+  auto seg_y = [&](int x, int cy) {
+    return outline(inside(x, cy - 1), inside(x, cy), 1, corner(x, cy), corner(x + 1, cy));
+  };
+  add_walls(f, seg_x, seg_y, faces);
   add_bottom(f, faces);
   return faces;
 }

@@ -257,8 +257,8 @@ void append_mesh(Mesh& a, const Mesh& b) {
   const auto offset = static_cast<std::uint32_t>(a.vertices.size());
   FABFORGE_CHECK(a.vertices.size() + b.vertices.size() < std::numeric_limits<std::uint32_t>::max(),
                  "mesh too large for 32-bit indices");
+  // No exact reserve here: callers append in loops, and exact reserves would make that quadratic.
   a.vertices.insert(a.vertices.end(), b.vertices.begin(), b.vertices.end());
-  a.triangles.reserve(a.triangles.size() + b.triangles.size());
   for (const auto& t : b.triangles) a.triangles.push_back({t[0] + offset, t[1] + offset, t[2] + offset});
 }
 

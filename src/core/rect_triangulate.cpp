@@ -47,9 +47,20 @@ int CornerGrid::slot(std::size_t c, float z) const {
   return -1;
 }
 
+namespace {
+
+/// Set bits of a 5-bit mask. A table, because without -mpopcnt std::popcount is a library call
+/// and this sits on the hottest path.
+constexpr std::array<std::uint8_t, 1u << CornerGrid::kMaxHeights> kBitCount = [] {
+  std::array<std::uint8_t, 1u << CornerGrid::kMaxHeights> n{};
+  for (std::size_t m = 0; m < n.size(); ++m) n[m] = static_cast<std::uint8_t>(std::popcount(m));
+  return n;
+}();
+
+}  // namespace
+
 std::uint32_t CornerGrid::index_of(std::size_t c, int k) const {
-  const unsigned below = used_[c] & ((1u << k) - 1u);
-  return first_[c] + static_cast<std::uint32_t>(std::popcount(below));
+  return first_[c] + kBitCount[used_[c] & ((1u << k) - 1u)];
 }
 
 void CornerGrid::mark(const GridPoint& p) {
@@ -67,7 +78,7 @@ std::vector<Vec3f> CornerGrid::number_vertices() {
   std::uint64_t next = 0;
   for (std::size_t c = 0; c < used_.size(); ++c) {
     first_[c] = static_cast<std::uint32_t>(next);
-    next += static_cast<std::uint64_t>(std::popcount(static_cast<unsigned>(used_[c])));
+    next += kBitCount[used_[c]];
     if (next >= std::numeric_limits<std::uint32_t>::max() / 2) {
       throw usage_error("heightfield too large: the mesh would need more than 2^31 vertices");
     }
@@ -156,9 +167,7 @@ class ChunkTriangulator {
   ChunkTriangulator(const CornerGrid& grid, const std::vector<Vec3f>& vertices, ChunkOut& out)
       : grid_(grid), vertices_(vertices), out_(out) {}
 
-  void add(const TriFace& f) {
-    emit(grid_.vertex(f.p[0]), grid_.vertex(f.p[1]), grid_.vertex(f.p[2]), f.axis, f.sign);
-  }
+  void add(const TriFace& f) { emit(grid_.vertex(f.p[0]), grid_.vertex(f.p[1]), grid_.vertex(f.p[2]), f.axis, f.sign); }
   void add(const RectFace& f);
 
  private:
@@ -220,7 +229,8 @@ void ChunkTriangulator::zipper(int side, Axis axis, int sign) {
 /// not collinear with any boundary edge it fans to.
 void ChunkTriangulator::fan(std::size_t apex, Axis axis, int sign) {
   const std::size_t n = ring_.size();
-  for (std::size_t i = 1; i + 1 < n; ++i) emit(ring_[apex], ring_[(apex + i) % n], ring_[(apex + i + 1) % n], axis, sign);
+  for (std::size_t i = 1; i + 1 < n; ++i)
+    emit(ring_[apex], ring_[(apex + i) % n], ring_[(apex + i + 1) % n], axis, sign);
 }
 
 void ChunkTriangulator::add(const RectFace& f) {

@@ -1,5 +1,6 @@
 #include "fabforge/core/threemf.hpp"
 
+#include <pugixml.hpp>
 #include <zip.h>
 
 #include <algorithm>
@@ -10,7 +11,6 @@
 #include <cstring>
 #include <limits>
 #include <memory>
-#include <pugixml.hpp>
 #include <set>
 #include <system_error>
 #include <utility>
@@ -75,9 +75,6 @@ std::string zip_error_message(int code) {
   return message;
 }
 
-// ---------------------------------------------------------------------------------------------
-// Writing
-
 void check_xml_string(const std::string& file, std::string_view s, const std::string& what) {
   for (unsigned char c : s) {
     if (c < 0x20 && c != '\t' && c != '\n' && c != '\r') {
@@ -90,24 +87,11 @@ void check_xml_string(const std::string& file, std::string_view s, const std::st
 void validate_object(const std::string& file, const ThreeMFObject& object, std::size_t index) {
   const std::string label = "object " + std::to_string(index + 1) + " " + in_quotes(object.name);
   check_xml_string(file, object.name, label + " name");
-  const Mesh& mesh = object.mesh;
-  if (mesh.triangles.empty()) throw usage_error(file + ": " + label + " has no triangles");
-  if (mesh.vertices.size() > std::numeric_limits<std::uint32_t>::max()) {
-    throw usage_error(file + ": " + label + " has more vertices than 32-bit indices can address");
-  }
-  for (std::size_t i = 0; i < mesh.vertices.size(); ++i) {
-    if (!is_finite(mesh.vertices[i])) {
-      throw usage_error(file + ": " + label + ": vertex " + std::to_string(i) + " has a NaN or infinite coordinate");
-    }
-  }
-  for (std::size_t i = 0; i < mesh.triangles.size(); ++i) {
-    for (std::uint32_t v : mesh.triangles[i]) {
-      if (v >= mesh.vertices.size()) {
-        throw usage_error(file + ": " + label + ": triangle " + std::to_string(i) + " refers to vertex " +
-                          std::to_string(v) + " but the object has " + std::to_string(mesh.vertices.size()) +
-                          " vertices");
-      }
-    }
+  if (object.mesh.triangles.empty()) throw usage_error(file + ": " + label + " has no triangles");
+  try {
+    validate_mesh(object.mesh, file + ": " + label);
+  } catch (const Error& e) {
+    throw usage_error(e.what());  // the caller's data, not an input file, is wrong
   }
 }
 
@@ -147,16 +131,15 @@ void validate_for_writing(const std::string& file, const ThreeMFModel& model) {
 
 /// Escapes for XML; in attributes also tab and line breaks, which parsers would turn into spaces.
 void append_escaped(std::string& out, std::string_view s, bool attribute) {
+  constexpr std::string_view kSpecial = "&<>\"\r\n\t";
+  constexpr std::array<std::string_view, 7> kEntities{"&amp;", "&lt;", "&gt;", "&quot;", "&#13;", "&#10;", "&#9;"};
   for (char c : s) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += attribute ? "&quot;" : "\""; break;
-      case '\r': out += "&#13;"; break;
-      case '\n': out += attribute ? "&#10;" : "\n"; break;
-      case '\t': out += attribute ? "&#9;" : "\t"; break;
-      default: out += c;
+    const std::size_t k = kSpecial.find(c);
+    const bool plain = k == std::string_view::npos || (!attribute && (c == '"' || c == '\n' || c == '\t'));
+    if (plain) {
+      out += c;
+    } else {
+      out += kEntities[k];
     }
   }
 }
@@ -167,6 +150,15 @@ void append_attribute(std::string& out, std::string_view name, std::string_view 
   out += "=\"";
   append_escaped(out, value, true);
   out += '"';
+}
+
+/// One line `<tag a="..." b="..."/>` (or an open tag), attribute values escaped.
+void append_element(std::string& out, std::string_view indent_and_tag,
+                    std::initializer_list<std::pair<std::string_view, std::string_view>> attributes,
+                    bool empty = true) {
+  out += indent_and_tag;
+  for (const auto& [name, value] : attributes) append_attribute(out, name, value);
+  out += empty ? "/>\n" : ">\n";
 }
 
 std::string hex_rgba(color::Rgb8 c) {
@@ -236,7 +228,7 @@ std::string model_xml(const ThreeMFModel& model) {
     triangles += o.mesh.triangles.size();
   }
   std::string out;
-  out.reserve(4096 + 64 * vertices + 48 * triangles);
+  out.reserve(4096 + 72 * vertices + 64 * triangles);  // upper bounds per line: never reallocates
   append_model_header(out, model);
   out += " <resources>\n";
   constexpr std::uint32_t kMaterialsId = 1;
@@ -246,10 +238,8 @@ std::string model_xml(const ThreeMFModel& model) {
     for (std::size_t i = 0; i < model.objects.size(); ++i) {
       const ThreeMFObject& o = model.objects[i];
       if (!o.color) continue;
-      out += "   <base";
-      append_attribute(out, "name", o.name.empty() ? "object " + std::to_string(i + 1) : o.name);
-      append_attribute(out, "displaycolor", hex_rgba(*o.color));
-      out += "/>\n";
+      const std::string name = o.name.empty() ? "object " + std::to_string(i + 1) : o.name;
+      append_element(out, "   <base", {{"name", name}, {"displaycolor", hex_rgba(*o.color)}});
     }
     out += "  </basematerials>\n";
   }
@@ -264,16 +254,16 @@ std::string model_xml(const ThreeMFModel& model) {
     out += "  </object>\n";
   }
   out += " </resources>\n <build>\n";
-  for (std::size_t i = 0; i < model.objects.size(); ++i) out += "  <item objectid=\"" + std::to_string(i + 2) + "\"/>\n";
+  for (std::size_t i = 0; i < model.objects.size(); ++i)
+    out += "  <item objectid=\"" + std::to_string(i + 2) + "\"/>\n";
   out += " </build>\n</model>\n";
   return out;
 }
 
 std::string content_type_for_extension(const std::string& ext) {
   static const std::map<std::string, std::string, std::less<>> types{
-      {"png", "image/png"},     {"jpg", "image/jpeg"},        {"jpeg", "image/jpeg"},
-      {"xml", "application/xml"}, {"json", "application/json"}, {"config", "text/plain"},
-      {"txt", "text/plain"},    {"gcode", "text/x.gcode"},
+      {"png", "image/png"},         {"jpg", "image/jpeg"},    {"jpeg", "image/jpeg"}, {"xml", "application/xml"},
+      {"json", "application/json"}, {"config", "text/plain"}, {"txt", "text/plain"},  {"gcode", "text/x.gcode"},
   };
   auto it = types.find(ext);
   return it == types.end() ? "application/octet-stream" : it->second;
@@ -295,77 +285,49 @@ std::string content_types_xml(const std::vector<PackageFile>& extras) {
       defaults.emplace(ext, content_type_for_extension(ext));
     }
   }
-  std::string out = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Types";
-  append_attribute(out, "xmlns", kContentTypesNamespace);
-  out += ">\n";
-  for (const auto& [ext, type] : defaults) {
-    out += " <Default";
-    append_attribute(out, "Extension", ext);
-    append_attribute(out, "ContentType", type);
-    out += "/>\n";
-  }
-  for (const auto& [part, type] : overrides) {
-    out += " <Override";
-    append_attribute(out, "PartName", part);
-    append_attribute(out, "ContentType", type);
-    out += "/>\n";
-  }
-  out += "</Types>\n";
-  return out;
+  std::string out = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
+  append_element(out, "<Types", {{"xmlns", kContentTypesNamespace}}, false);
+  for (const auto& [ext, type] : defaults)
+    append_element(out, " <Default", {{"Extension", ext}, {"ContentType", type}});
+  for (const auto& [part, type] : overrides)
+    append_element(out, " <Override", {{"PartName", part}, {"ContentType", type}});
+  return out + "</Types>\n";
 }
 
 std::string rels_xml() {
-  std::string out = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Relationships";
-  append_attribute(out, "xmlns", kRelationshipsNamespace);
-  out += ">\n <Relationship";
-  append_attribute(out, "Target", "/" + std::string(kModelPath));
-  append_attribute(out, "Id", "rel0");
-  append_attribute(out, "Type", kStartPartType);
-  out += "/>\n</Relationships>\n";
-  return out;
+  std::string out = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
+  append_element(out, "<Relationships", {{"xmlns", kRelationshipsNamespace}}, false);
+  const std::string target = "/" + std::string(kModelPath);
+  append_element(out, " <Relationship", {{"Target", target}, {"Id", "rel0"}, {"Type", kStartPartType}});
+  return out + "</Relationships>\n";
 }
 
-/// A zip being written; discarded (nothing left on disk) unless close() succeeds. The byte
-/// buffers handed to add() must live until close().
-class ZipWriter {
- public:
-  ZipWriter(const fs::path& path, std::string file) : file_(std::move(file)) {
-    int code = 0;
-    zip_.reset(zip_open(path.c_str(), ZIP_CREATE | ZIP_TRUNCATE, &code));
-    if (!zip_) throw runtime_error("cannot write '" + file_ + "': " + zip_error_message(code));
-  }
-
-  void add(std::string_view name, std::string_view bytes) {
-    zip_source_t* source = zip_source_buffer(zip_.get(), bytes.data(), bytes.size(), 0);
-    if (!source) fail("cannot add " + std::string(name));
-    const zip_int64_t index = zip_file_add(zip_.get(), std::string(name).c_str(), source, ZIP_FL_ENC_UTF_8);
+/// Writes a zip of `entries` (name, bytes) at `path`; on failure libzip leaves nothing there.
+void write_zip(const fs::path& path, const std::string& file,
+               const std::vector<std::pair<std::string_view, std::string_view>>& entries) {
+  int code = 0;
+  ZipPtr zip(zip_open(path.c_str(), ZIP_CREATE | ZIP_TRUNCATE, &code));
+  if (!zip) throw runtime_error("cannot write '" + file + "': " + zip_error_message(code));
+  const auto fail = [&](std::string_view name) {
+    return runtime_error("cannot write '" + file + "': " + std::string(name) + ": " + zip_strerror(zip.get()));
+  };
+  for (const auto& [name, bytes] : entries) {
+    zip_source_t* source = zip_source_buffer(zip.get(), bytes.data(), bytes.size(), 0);
+    if (!source) throw fail(name);
+    const zip_int64_t index = zip_file_add(zip.get(), std::string(name).c_str(), source, ZIP_FL_ENC_UTF_8);
     if (index < 0) {
       zip_source_free(source);
-      fail("cannot add " + std::string(name));
+      throw fail(name);
     }
     const auto i = static_cast<zip_uint64_t>(index);
-    if (zip_set_file_compression(zip_.get(), i, ZIP_CM_DEFLATE, kDeflateLevel) != 0 ||
-        zip_file_set_dostime(zip_.get(), i, kDosTime, kDosDate, 0) != 0) {
-      fail("cannot set up " + std::string(name));
+    if (zip_set_file_compression(zip.get(), i, ZIP_CM_DEFLATE, kDeflateLevel) != 0 ||
+        zip_file_set_dostime(zip.get(), i, kDosTime, kDosDate, 0) != 0) {
+      throw fail(name);
     }
   }
-
-  void close() {
-    if (zip_close(zip_.get()) != 0) fail("write failed");
-    static_cast<void>(zip_.release());  // zip_close freed it
-  }
-
- private:
-  [[noreturn]] void fail(const std::string& what) {
-    throw runtime_error("cannot write '" + file_ + "': " + what + ": " + zip_strerror(zip_.get()));
-  }
-
-  std::string file_;
-  ZipPtr zip_;
-};
-
-// ---------------------------------------------------------------------------------------------
-// Reading: the package
+  if (zip_close(zip.get()) != 0) throw fail("write failed");
+  static_cast<void>(zip.release());  // zip_close freed it
+}
 
 /// Every file in the zip with its bytes, in zip order (directory entries left out).
 std::vector<PackageFile> read_package(const fs::path& path, const std::string& file) {
@@ -392,7 +354,8 @@ std::vector<PackageFile> read_package(const fs::path& path, const std::string& f
     }
     std::string name = st.name;
     if (name.empty() || name.back() == '/') continue;
-    if (st.size > kMaxEntryBytes) throw input_error(file + ": " + name + " is too large (" + std::to_string(st.size) + " bytes)");
+    if (st.size > kMaxEntryBytes)
+      throw input_error(file + ": " + name + " is too large (" + std::to_string(st.size) + " bytes)");
     std::unique_ptr<zip_file_t, decltype(&zip_fclose)> entry(zip_fopen_index(zip.get(), i, 0), &zip_fclose);
     if (!entry) throw input_error(file + ": cannot read " + name + ": " + zip_strerror(zip.get()));
     std::string bytes(static_cast<std::size_t>(st.size), '\0');
@@ -407,11 +370,10 @@ std::vector<PackageFile> read_package(const fs::path& path, const std::string& f
   return files;
 }
 
-const PackageFile* find_part(const std::vector<PackageFile>& files, std::string_view name) {
-  for (const PackageFile& f : files) {
-    if (same_part_name(f.path, name)) return &f;
-  }
-  return nullptr;
+template <typename Files>
+auto* find_part(Files& files, std::string_view name) {
+  const auto it = std::find_if(files.begin(), files.end(), [&](const auto& f) { return same_part_name(f.path, name); });
+  return it == files.end() ? nullptr : &*it;
 }
 
 std::string strip_leading_slash(std::string_view s) { return std::string(s.starts_with('/') ? s.substr(1) : s); }
@@ -442,9 +404,6 @@ std::string find_model_part(const std::string& file, const std::vector<PackageFi
   return model->path;
 }
 
-// ---------------------------------------------------------------------------------------------
-// Reading: the model XML
-
 /// A 3MF affine transform in its own layout: rows m0., m1., m2. then the translation m3.,
 /// applied to row vectors (x' = x*m00 + y*m10 + z*m20 + m30).
 struct Affine {
@@ -473,9 +432,9 @@ Affine then(const Affine& first, const Affine& second) {
 }
 
 std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\n' || s.front() == '\r')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\n' || s.back() == '\r')) s.remove_suffix(1);
-  return s;
+  const std::size_t first = s.find_first_not_of(" \t\r\n");
+  return first == std::string_view::npos ? std::string_view{}
+                                         : s.substr(first, s.find_last_not_of(" \t\r\n") - first + 1);
 }
 
 /// from_chars for a whole attribute, allowing the leading '+' that XML Schema numbers may have.
@@ -491,21 +450,17 @@ bool parse_number(std::string_view s, T& out) {
 std::optional<color::Rgb8> parse_display_color(std::string_view s) {
   s = trim(s);
   if ((s.size() != 7 && s.size() != 9) || s.front() != '#') return std::nullopt;
-  std::array<std::uint8_t, 3> c{};
-  for (std::size_t i = 0; i < 3; ++i) {
+  std::array<std::uint8_t, 4> c{};  // alpha, if present, is checked and dropped
+  for (std::size_t i = 0; 1 + 2 * i < s.size(); ++i) {
     const char* p = s.data() + 1 + 2 * i;
     if (std::from_chars(p, p + 2, c[i], 16).ptr != p + 2) return std::nullopt;
-  }
-  for (std::size_t i = 7; i < s.size(); ++i) {
-    if (!std::isxdigit(static_cast<unsigned char>(s[i]))) return std::nullopt;
   }
   return color::Rgb8{c[0], c[1], c[2]};
 }
 
 double unit_scale_mm(std::string_view unit) {
   static const std::map<std::string, double, std::less<>> scales{
-      {"micron", 0.001}, {"millimeter", 1.0}, {"centimeter", 10.0},
-      {"inch", 25.4},    {"foot", 304.8},     {"meter", 1000.0},
+      {"micron", 0.001}, {"millimeter", 1.0}, {"centimeter", 10.0}, {"inch", 25.4}, {"foot", 304.8}, {"meter", 1000.0},
   };
   auto it = scales.find(unit);
   return it == scales.end() ? 0.0 : it->second;
@@ -538,196 +493,166 @@ class PartParser {
   PartParser(std::string where, std::string path_attribute)
       : where_(std::move(where)), path_attribute_(std::move(path_attribute)) {}
 
-  ModelPart parse(const pugi::xml_node& model);
+  ModelPart parse(const pugi::xml_node& model) {
+    ModelPart part;
+    part.unit = model.attribute("unit").as_string("millimeter");
+    for (pugi::xml_node m : model.children("metadata")) part.metadata[m.attribute("name").value()] = m.text().get();
+    const pugi::xml_node resources = model.child("resources");
+    parse_materials(resources);
+    for (pugi::xml_node node : resources.children("object")) {
+      const std::uint32_t id = id_attribute(node, "id", "<object>");
+      if (materials_.count(id) || !part.objects.emplace(id, parse_object(node, id)).second) {
+        fail("resource id " + std::to_string(id) + " is used twice");
+      }
+    }
+    std::size_t index = 0;
+    for (pugi::xml_node item : model.child("build").children("item")) {
+      part.build.push_back(reference(item, "build item " + std::to_string(index++)));
+    }
+    return part;
+  }
 
  private:
   [[noreturn]] void fail(const std::string& what) const { throw input_error(where_ + what); }
-  std::uint32_t id_attribute(const pugi::xml_node& node, const char* name, const std::string& what) const;
-  Affine transform_attribute(const pugi::xml_node& node, const std::string& what) const;
-  ComponentRef reference(const pugi::xml_node& node, const std::string& what) const;
-  void parse_materials(const pugi::xml_node& resources);
-  ObjectDef parse_object(const pugi::xml_node& node, std::uint32_t id) const;
-  void parse_vertices(const pugi::xml_node& vertices, std::uint32_t id, Mesh& mesh) const;
-  void parse_triangles(const pugi::xml_node& triangles, std::uint32_t id, Mesh& mesh) const;
+
+  std::uint32_t id_attribute(const pugi::xml_node& node, const char* name, const std::string& what) const {
+    const pugi::xml_attribute a = node.attribute(name);
+    if (!a) fail(what + ": missing attribute " + name);
+    std::uint32_t id = 0;
+    if (!parse_number(a.value(), id))
+      fail(what + ": attribute " + name + " is not a valid index: " + in_quotes(a.value()));
+    return id;
+  }
+
+  Affine transform_attribute(const pugi::xml_node& node, const std::string& what) const {
+    Affine t;
+    const pugi::xml_attribute a = node.attribute("transform");
+    if (!a) return t;
+    std::string_view rest = a.value();
+    std::size_t n = 0;
+    for (rest = trim(rest); !rest.empty(); rest = trim(rest)) {
+      const std::size_t end = std::min(rest.find_first_of(" \t\r\n"), rest.size());
+      double v = 0;
+      if (n == 12 || !parse_number(rest.substr(0, end), v) || !std::isfinite(v)) break;
+      t.m[n++] = v;
+      rest.remove_prefix(end);
+    }
+    if (n != 12 || !rest.empty()) fail(what + ": transform must be 12 finite numbers, got " + in_quotes(a.value()));
+    return t;
+  }
+
+  ComponentRef reference(const pugi::xml_node& node, const std::string& what) const {
+    return {strip_leading_slash(node.attribute(path_attribute_.c_str()).value()), id_attribute(node, "objectid", what),
+            transform_attribute(node, what)};
+  }
+
+  void parse_materials(const pugi::xml_node& resources) {
+    for (pugi::xml_node group : resources.children("basematerials")) {
+      const std::uint32_t id = id_attribute(group, "id", "<basematerials>");
+      std::vector<color::Rgb8> colors;
+      for (pugi::xml_node base : group.children("base")) {
+        const char* text = base.attribute("displaycolor").value();
+        const std::optional<color::Rgb8> c = parse_display_color(text);
+        if (!c) {
+          fail("basematerials " + std::to_string(id) + ", base " + std::to_string(colors.size()) +
+               ": displaycolor must be #RRGGBB or #RRGGBBAA, got " + in_quotes(text));
+        }
+        colors.push_back(*c);
+      }
+      if (!materials_.emplace(id, std::move(colors)).second)
+        fail("resource id " + std::to_string(id) + " is used twice");
+    }
+  }
+
+  ObjectDef parse_object(const pugi::xml_node& node, std::uint32_t id) const {
+    const std::string what = "object " + std::to_string(id);
+    ObjectDef def;
+    def.name = node.attribute("name").value();
+    if (def.name.empty()) def.name = what;
+    def.is_model = std::string_view(node.attribute("type").as_string("model")) == "model";
+    if (node.attribute("pid")) {
+      auto group = materials_.find(id_attribute(node, "pid", what));
+      if (group != materials_.end()) {  // a pid naming another kind of property group is not a colour
+        const std::uint32_t index = node.attribute("pindex") ? id_attribute(node, "pindex", what) : 0;
+        if (index >= group->second.size()) {
+          fail(what + ": pindex " + std::to_string(index) + " but basematerials " + std::to_string(group->first) +
+               " has " + std::to_string(group->second.size()) + " entries");
+        }
+        def.color = group->second[index];
+      }
+    }
+    if (pugi::xml_node mesh = node.child("mesh")) {
+      parse_vertices(mesh.child("vertices"), id, def.mesh);
+      parse_triangles(mesh.child("triangles"), id, def.mesh);
+    } else if (pugi::xml_node components = node.child("components")) {
+      for (pugi::xml_node c : components.children("component"))
+        def.components.push_back(reference(c, what + ", component"));
+    } else {
+      fail(what + " has neither <mesh> nor <components>");
+    }
+    return def;
+  }
+
+  void parse_vertices(const pugi::xml_node& vertices, std::uint32_t id, Mesh& mesh) const {
+    for (pugi::xml_node v = vertices.first_child(); v; v = v.next_sibling()) {
+      if (std::strcmp(v.name(), "vertex") != 0) continue;
+      const auto what = [&] {
+        return "object " + std::to_string(id) + ", vertex " + std::to_string(mesh.vertices.size());
+      };
+      std::array<float, 3> xyz{};
+      std::array<bool, 3> seen{};
+      for (pugi::xml_attribute a = v.first_attribute(); a; a = a.next_attribute()) {
+        const char* name = a.name();
+        if (name[0] < 'x' || name[0] > 'z' || name[1] != '\0') continue;
+        const int axis = name[0] - 'x';
+        seen[axis] = true;
+        if (!parse_number(a.value(), xyz[axis]))
+          fail(what() + ": " + name + " is not a valid number: " + in_quotes(a.value()));
+      }
+      for (int axis = 0; axis < 3; ++axis) {
+        if (!seen[axis]) fail(what() + ": missing attribute " + std::string(1, static_cast<char>('x' + axis)));
+      }
+      const Vec3f p{xyz[0], xyz[1], xyz[2]};
+      if (!is_finite(p)) fail(what() + " has a NaN or infinite coordinate");
+      mesh.vertices.push_back(p);
+    }
+  }
+
+  void parse_triangles(const pugi::xml_node& triangles, std::uint32_t id, Mesh& mesh) const {
+    const std::size_t n = mesh.vertices.size();
+    for (pugi::xml_node t = triangles.first_child(); t; t = t.next_sibling()) {
+      if (std::strcmp(t.name(), "triangle") != 0) continue;
+      const auto what = [&] { return "triangle " + std::to_string(mesh.triangles.size()); };
+      Triangle tri{};
+      std::array<bool, 3> seen{};
+      for (pugi::xml_attribute a = t.first_attribute(); a; a = a.next_attribute()) {
+        const char* name = a.name();
+        if (name[0] != 'v' || name[1] < '1' || name[1] > '3' || name[2] != '\0') continue;
+        const int k = name[1] - '1';
+        seen[k] = true;
+        if (!parse_number(a.value(), tri[k])) {
+          fail("object " + std::to_string(id) + ", " + what() + ": " + name +
+               " is not a valid vertex index: " + in_quotes(a.value()));
+        }
+        if (tri[k] >= n) {
+          fail(what() + " refers to vertex " + std::to_string(tri[k]) + " but object " + std::to_string(id) + " has " +
+               std::to_string(n) + " vertices");
+        }
+      }
+      for (int k = 0; k < 3; ++k) {
+        if (!seen[k])
+          fail("object " + std::to_string(id) + ", " + what() + ": missing attribute v" + std::to_string(k + 1));
+      }
+      mesh.triangles.push_back(tri);
+    }
+  }
 
   std::string where_;
   std::string path_attribute_;
   std::map<std::uint32_t, std::vector<color::Rgb8>> materials_;
 };
 
-std::uint32_t PartParser::id_attribute(const pugi::xml_node& node, const char* name, const std::string& what) const {
-  const pugi::xml_attribute a = node.attribute(name);
-  if (!a) fail(what + ": missing attribute " + name);
-  std::uint32_t id = 0;
-  if (!parse_number(a.value(), id)) fail(what + ": attribute " + name + " is not a valid index: " + in_quotes(a.value()));
-  return id;
-}
-
-Affine PartParser::transform_attribute(const pugi::xml_node& node, const std::string& what) const {
-  Affine t;
-  const pugi::xml_attribute a = node.attribute("transform");
-  if (!a) return t;
-  std::string_view rest = a.value();
-  std::size_t n = 0;
-  for (rest = trim(rest); !rest.empty(); rest = trim(rest)) {
-    const std::size_t end = std::min(rest.find_first_of(" \t\r\n"), rest.size());
-    double v = 0;
-    if (n == 12 || !parse_number(rest.substr(0, end), v) || !std::isfinite(v)) break;
-    t.m[n++] = v;
-    rest.remove_prefix(end);
-  }
-  if (n != 12 || !rest.empty()) fail(what + ": transform must be 12 finite numbers, got " + in_quotes(a.value()));
-  return t;
-}
-
-ComponentRef PartParser::reference(const pugi::xml_node& node, const std::string& what) const {
-  return {strip_leading_slash(node.attribute(path_attribute_.c_str()).value()), id_attribute(node, "objectid", what),
-          transform_attribute(node, what)};
-}
-
-void PartParser::parse_materials(const pugi::xml_node& resources) {
-  for (pugi::xml_node group : resources.children("basematerials")) {
-    const std::uint32_t id = id_attribute(group, "id", "<basematerials>");
-    std::vector<color::Rgb8> colors;
-    for (pugi::xml_node base : group.children("base")) {
-      const char* text = base.attribute("displaycolor").value();
-      const std::optional<color::Rgb8> c = parse_display_color(text);
-      if (!c) {
-        fail("basematerials " + std::to_string(id) + ", base " + std::to_string(colors.size()) +
-             ": displaycolor must be #RRGGBB or #RRGGBBAA, got " + in_quotes(text));
-      }
-      colors.push_back(*c);
-    }
-    if (!materials_.emplace(id, std::move(colors)).second) fail("resource id " + std::to_string(id) + " is used twice");
-  }
-}
-
-void PartParser::parse_vertices(const pugi::xml_node& vertices, std::uint32_t id, Mesh& mesh) const {
-  for (pugi::xml_node v = vertices.first_child(); v; v = v.next_sibling()) {
-    if (std::strcmp(v.name(), "vertex") != 0) continue;
-    std::array<float, 3> xyz{};
-    std::array<bool, 3> seen{};
-    for (pugi::xml_attribute a = v.first_attribute(); a; a = a.next_attribute()) {
-      const char* name = a.name();
-      if (name[0] < 'x' || name[0] > 'z' || name[1] != '\0') continue;
-      const int axis = name[0] - 'x';
-      seen[axis] = true;
-      if (!parse_number(a.value(), xyz[axis])) {
-        fail("object " + std::to_string(id) + ", vertex " + std::to_string(mesh.vertices.size()) + ": " + name +
-             " is not a valid number: " + in_quotes(a.value()));
-      }
-    }
-    const auto what = [&] { return "object " + std::to_string(id) + ", vertex " + std::to_string(mesh.vertices.size()); };
-    for (int axis = 0; axis < 3; ++axis) {
-      if (!seen[axis]) fail(what() + ": missing attribute " + std::string(1, static_cast<char>('x' + axis)));
-    }
-    const Vec3f p{xyz[0], xyz[1], xyz[2]};
-    if (!is_finite(p)) fail(what() + " has a NaN or infinite coordinate");
-    mesh.vertices.push_back(p);
-  }
-}
-
-void PartParser::parse_triangles(const pugi::xml_node& triangles, std::uint32_t id, Mesh& mesh) const {
-  const std::size_t n = mesh.vertices.size();
-  for (pugi::xml_node t = triangles.first_child(); t; t = t.next_sibling()) {
-    if (std::strcmp(t.name(), "triangle") != 0) continue;
-    Triangle tri{};
-    std::array<bool, 3> seen{};
-    for (pugi::xml_attribute a = t.first_attribute(); a; a = a.next_attribute()) {
-      const char* name = a.name();
-      if (name[0] != 'v' || name[1] < '1' || name[1] > '3' || name[2] != '\0') continue;
-      const int k = name[1] - '1';
-      seen[k] = true;
-      if (!parse_number(a.value(), tri[k])) {
-        fail("object " + std::to_string(id) + ", triangle " + std::to_string(mesh.triangles.size()) + ": " + name +
-             " is not a valid vertex index: " + in_quotes(a.value()));
-      }
-      if (tri[k] >= n) {
-        fail("triangle " + std::to_string(mesh.triangles.size()) + " refers to vertex " + std::to_string(tri[k]) +
-             " but object " + std::to_string(id) + " has " + std::to_string(n) + " vertices");
-      }
-    }
-    for (int k = 0; k < 3; ++k) {
-      if (!seen[k]) {
-        fail("object " + std::to_string(id) + ", triangle " + std::to_string(mesh.triangles.size()) +
-             ": missing attribute v" + std::to_string(k + 1));
-      }
-    }
-    mesh.triangles.push_back(tri);
-  }
-}
-
-ObjectDef PartParser::parse_object(const pugi::xml_node& node, std::uint32_t id) const {
-  const std::string what = "object " + std::to_string(id);
-  ObjectDef def;
-  def.name = node.attribute("name").value();
-  if (def.name.empty()) def.name = what;
-  def.is_model = std::string_view(node.attribute("type").as_string("model")) == "model";
-  if (node.attribute("pid")) {
-    auto group = materials_.find(id_attribute(node, "pid", what));
-    if (group != materials_.end()) {  // a pid naming another kind of property group is not a colour
-      const std::uint32_t index = node.attribute("pindex") ? id_attribute(node, "pindex", what) : 0;
-      if (index >= group->second.size()) {
-        fail(what + ": pindex " + std::to_string(index) + " but basematerials " + std::to_string(group->first) +
-             " has " + std::to_string(group->second.size()) + " entries");
-      }
-      def.color = group->second[index];
-    }
-  }
-  if (pugi::xml_node mesh = node.child("mesh")) {
-    parse_vertices(mesh.child("vertices"), id, def.mesh);
-    parse_triangles(mesh.child("triangles"), id, def.mesh);
-  } else if (pugi::xml_node components = node.child("components")) {
-    for (pugi::xml_node c : components.children("component")) def.components.push_back(reference(c, what + ", component"));
-  } else {
-    fail(what + " has neither <mesh> nor <components>");
-  }
-  return def;
-}
-
-ModelPart PartParser::parse(const pugi::xml_node& model) {
-  ModelPart part;
-  part.unit = model.attribute("unit").as_string("millimeter");
-  for (pugi::xml_node m : model.children("metadata")) part.metadata[m.attribute("name").value()] = m.text().get();
-  const pugi::xml_node resources = model.child("resources");
-  parse_materials(resources);
-  for (pugi::xml_node node : resources.children("object")) {
-    const std::uint32_t id = id_attribute(node, "id", "<object>");
-    if (materials_.count(id) || !part.objects.emplace(id, parse_object(node, id)).second) {
-      fail("resource id " + std::to_string(id) + " is used twice");
-    }
-  }
-  std::size_t index = 0;
-  for (pugi::xml_node item : model.child("build").children("item")) {
-    part.build.push_back(reference(item, "build item " + std::to_string(index++)));
-  }
-  return part;
-}
-
-/// The model XML of the package, parsed part by part as build items and components need them.
-class ModelReader {
- public:
-  ModelReader(std::string file, const std::vector<PackageFile>& files) : file_(std::move(file)), files_(files) {}
-
-  ModelPart& part(const std::string& name);
-  void set_unit_scale(double scale) { scale_ = scale; }
-  /// Appends object `id` of part `part_name`, transformed by `transform`, to `out`.
-  void place(const std::string& part_name, std::uint32_t id, const Affine& transform, ThreeMFObject& out);
-
- private:
-  std::string where(const std::string& part_name) const {
-    return same_part_name(part_name, root_) ? file_ + ": " : file_ + ": " + part_name + ": ";
-  }
-  void append_transformed(const Mesh& mesh, const Affine& transform, Mesh& out) const;
-
-  std::string file_;
-  const std::vector<PackageFile>& files_;
-  std::string root_;
-  double scale_ = 1.0;
-  std::map<std::string, ModelPart> parts_;  // by lowercase name
-  std::vector<std::pair<std::string, std::uint32_t>> stack_;  // objects being placed, for cycles
-};
-
+/// The name the production extension's path attribute has in this document, e.g. "p:path".
 std::string production_path_attribute(const pugi::xml_node& model) {
   for (pugi::xml_attribute a = model.first_attribute(); a; a = a.next_attribute()) {
     std::string_view name = a.name();
@@ -736,71 +661,99 @@ std::string production_path_attribute(const pugi::xml_node& model) {
   return "p:path";
 }
 
-ModelPart& ModelReader::part(const std::string& name) {
-  const std::string key = lowercase(name);
-  if (auto it = parts_.find(key); it != parts_.end()) return it->second;
-  if (root_.empty()) root_ = name;
-  const PackageFile* file = find_part(files_, name);
-  if (!file) throw input_error(file_ + ": the model refers to part " + in_quotes(name) + ", which the package lacks");
-  // In-place parsing needs a mutable buffer; pugixml keeps pointers into it.
-  std::string buffer = file->content;
-  pugi::xml_document doc;
-  const pugi::xml_parse_result parsed = doc.load_buffer_inplace(buffer.data(), buffer.size());
-  if (!parsed) {
-    throw input_error(file_ + ": malformed XML in " + name + " at byte " + std::to_string(parsed.offset) + ": " +
-                      parsed.description());
-  }
-  const pugi::xml_node model = doc.document_element();
-  if (std::string_view(model.name()) != "model") {
-    throw input_error(where(name) + "the root element is <" + model.name() + ">, expected <model>");
-  }
-  PartParser parser(where(name), production_path_attribute(model));
-  return parts_.emplace(key, parser.parse(model)).first->second;
-}
+/// The model XML of the package, parsed part by part as build items and components need them.
+class ModelReader {
+ public:
+  /// Takes the root part's bytes out of `files` when it parses it.
+  ModelReader(std::string file, std::vector<PackageFile>& files, std::string root)
+      : file_(std::move(file)), files_(files), root_(std::move(root)) {}
 
-void ModelReader::append_transformed(const Mesh& mesh, const Affine& transform, Mesh& out) const {
-  if (scale_ == 1.0 && transform.is_identity()) {
-    append_mesh(out, mesh);  // exact: no arithmetic on the coordinates
-    return;
+  ModelPart& part(const std::string& name) {
+    const std::string key = lowercase(name);
+    if (auto it = parts_.find(key); it != parts_.end()) return it->second;
+    PackageFile* file = find_part(files_, name);
+    if (!file) throw input_error(file_ + ": the model refers to part " + in_quotes(name) + ", which the package lacks");
+    // In-place parsing needs a mutable buffer. Other parts stay as extra files, so they are copied.
+    std::string buffer = same_part_name(name, root_) ? std::move(file->content) : file->content;
+    pugi::xml_document doc;
+    const pugi::xml_parse_result parsed = doc.load_buffer_inplace(buffer.data(), buffer.size());
+    if (!parsed) {
+      throw input_error(file_ + ": malformed XML in " + name + " at byte " + std::to_string(parsed.offset) + ": " +
+                        parsed.description());
+    }
+    const pugi::xml_node model = doc.document_element();
+    if (std::string_view(model.name()) != "model") {
+      throw input_error(where(name) + "the root element is <" + model.name() + ">, expected <model>");
+    }
+    PartParser parser(where(name), production_path_attribute(model));
+    return parts_.emplace(key, parser.parse(model)).first->second;
   }
-  const auto offset = static_cast<std::uint32_t>(out.vertices.size());
-  for (const Vec3f& v : mesh.vertices) {
-    const Vec3d p = transform.apply(to_double(v)) * scale_;
-    const Vec3f q{static_cast<float>(p.x), static_cast<float>(p.y), static_cast<float>(p.z)};
-    if (!is_finite(q)) throw input_error(file_ + ": a transform moves a vertex out of the float range");
-    out.vertices.push_back(q);
-  }
-  const bool mirrored = transform.determinant() < 0;  // keep the outside outside
-  for (const Triangle& t : mesh.triangles) {
-    out.triangles.push_back(mirrored ? Triangle{t[0] + offset, t[2] + offset, t[1] + offset}
-                                     : Triangle{t[0] + offset, t[1] + offset, t[2] + offset});
-  }
-}
 
-void ModelReader::place(const std::string& part_name, std::uint32_t id, const Affine& transform, ThreeMFObject& out) {
-  const std::string what = "object " + std::to_string(id);
-  for (const auto& [p, i] : stack_) {
-    if (i == id && same_part_name(p, part_name)) throw input_error(where(part_name) + what + " contains itself through its components");
+  const ObjectDef& object(const std::string& part_name, std::uint32_t id) {
+    const ModelPart& p = part(part_name);
+    const auto it = p.objects.find(id);
+    if (it == p.objects.end()) {
+      throw input_error(where(part_name) + "there is no object " + std::to_string(id) +
+                        " (referred to by a build item or component)");
+    }
+    return it->second;
   }
-  if (stack_.size() >= kMaxComponentDepth) {
-    throw input_error(where(part_name) + "components nested more than " + std::to_string(kMaxComponentDepth) + " deep");
+
+  void set_unit_scale(double scale) { scale_ = scale; }
+  /// Appends object `id` of part `part_name`, transformed by `transform`, to `out`.
+  void place(const std::string& part_name, std::uint32_t id, const Affine& transform, ThreeMFObject& out) {
+    const std::string what = "object " + std::to_string(id);
+    for (const auto& [p, i] : stack_) {
+      if (i == id && same_part_name(p, part_name))
+        throw input_error(where(part_name) + what + " contains itself through its components");
+    }
+    if (stack_.size() >= kMaxComponentDepth) {
+      throw input_error(where(part_name) + "components nested more than " + std::to_string(kMaxComponentDepth) +
+                        " deep");
+    }
+    const ObjectDef& def = object(part_name, id);
+    if (!def.is_model) return;
+    if (!out.color) out.color = def.color;
+    if (out.mesh.vertices.size() + def.mesh.vertices.size() > std::numeric_limits<std::uint32_t>::max()) {
+      throw input_error(where(part_name) + what + ": too many vertices for 32-bit indices");
+    }
+    append_transformed(def.mesh, transform, out.mesh);
+    stack_.emplace_back(part_name, id);
+    for (const ComponentRef& c : def.components) {
+      place(c.part.empty() ? part_name : c.part, c.object_id, then(c.transform, transform), out);
+    }
+    stack_.pop_back();
   }
-  const ModelPart& p = part(part_name);
-  const auto it = p.objects.find(id);
-  if (it == p.objects.end()) throw input_error(where(part_name) + "reference to " + what + ", which is not defined");
-  const ObjectDef& def = it->second;
-  if (!def.is_model) return;
-  if (!out.color) out.color = def.color;
-  if (out.mesh.vertices.size() + def.mesh.vertices.size() > std::numeric_limits<std::uint32_t>::max()) {
-    throw input_error(where(part_name) + what + ": too many vertices for 32-bit indices");
+
+ private:
+  std::string where(const std::string& part_name) const {
+    return same_part_name(part_name, root_) ? file_ + ": " : file_ + ": " + part_name + ": ";
   }
-  append_transformed(def.mesh, transform, out.mesh);
-  stack_.emplace_back(part_name, id);
-  for (const ComponentRef& c : def.components) {
-    place(c.part.empty() ? part_name : c.part, c.object_id, then(c.transform, transform), out);
+
+  void append_transformed(const Mesh& mesh, const Affine& transform, Mesh& out) const {
+    // No reserve: an object may be appended thousands of times, and exact reserves are quadratic.
+    const bool exact = scale_ == 1.0 && transform.is_identity();  // no arithmetic on the coordinates
+    const auto offset = static_cast<std::uint32_t>(out.vertices.size());
+    for (const Vec3f& v : mesh.vertices) {
+      const Vec3d p = transform.apply(to_double(v)) * scale_;
+      const Vec3f q = exact ? v : Vec3f{static_cast<float>(p.x), static_cast<float>(p.y), static_cast<float>(p.z)};
+      if (!is_finite(q)) throw input_error(file_ + ": a transform moves a vertex out of the float range");
+      out.vertices.push_back(q);
+    }
+    const bool mirrored = transform.determinant() < 0;  // keep the outside outside
+    for (const Triangle& t : mesh.triangles) {
+      out.triangles.push_back(mirrored ? Triangle{t[0] + offset, t[2] + offset, t[1] + offset}
+                                       : Triangle{t[0] + offset, t[1] + offset, t[2] + offset});
+    }
   }
-  stack_.pop_back();
-}
+
+  std::string file_;
+  std::vector<PackageFile>& files_;
+  std::string root_;
+  double scale_ = 1.0;
+  std::map<std::string, ModelPart> parts_;                    // by lowercase name
+  std::vector<std::pair<std::string, std::uint32_t>> stack_;  // objects being placed, for cycles
+};
 
 }  // namespace
 
@@ -810,13 +763,11 @@ void write_3mf(const fs::path& path, const ThreeMFModel& model) {
   const std::string content_types = content_types_xml(model.extra_files);
   const std::string rels = rels_xml();
   const std::string xml = model_xml(model);
+  std::vector<std::pair<std::string_view, std::string_view>> entries{
+      {kContentTypesPath, content_types}, {kRelsPath, rels}, {kModelPath, xml}};
+  for (const PackageFile& f : model.extra_files) entries.emplace_back(f.path, f.content);
   AtomicFile out(path);
-  ZipWriter zip(out.temp_path(), file);
-  zip.add(kContentTypesPath, content_types);
-  zip.add(kRelsPath, rels);
-  zip.add(kModelPath, xml);
-  for (const PackageFile& f : model.extra_files) zip.add(f.path, f.content);
-  zip.close();
+  write_zip(out.temp_path(), file, entries);
   out.commit();
 }
 
@@ -824,7 +775,7 @@ ThreeMFModel read_3mf(const fs::path& path) {
   const std::string file = path.string();
   std::vector<PackageFile> files = read_package(path, file);
   const std::string root = find_model_part(file, files);
-  ModelReader reader(file, files);
+  ModelReader reader(file, files, root);
   const ModelPart& model = reader.part(root);
   const double scale = unit_scale_mm(model.unit);
   if (scale == 0) throw input_error(file + ": unknown unit " + in_quotes(model.unit));
@@ -834,21 +785,17 @@ ThreeMFModel read_3mf(const fs::path& path) {
   result.metadata = model.metadata;
   for (const ComponentRef& item : model.build) {
     const std::string part_name = item.part.empty() ? root : item.part;
-    const ModelPart& p = reader.part(part_name);
-    const auto it = p.objects.find(item.object_id);
-    if (it == p.objects.end()) {
-      throw input_error(file + ": a build item refers to object " + std::to_string(item.object_id) +
-                        ", which is not defined");
-    }
-    if (!it->second.is_model) continue;  // support and other non-printing objects
+    const ObjectDef& def = reader.object(part_name, item.object_id);
+    if (!def.is_model) continue;  // support and other non-printing objects
     ThreeMFObject object;
-    object.name = it->second.name;
+    object.name = def.name;
     reader.place(part_name, item.object_id, item.transform, object);
     result.objects.push_back(std::move(object));
   }
   if (result.objects.empty()) throw input_error(file + ": the build has no objects of type model");
   for (PackageFile& f : files) {
-    if (same_part_name(f.path, kContentTypesPath) || same_part_name(f.path, kRelsPath) || same_part_name(f.path, root)) continue;
+    if (same_part_name(f.path, kContentTypesPath) || same_part_name(f.path, kRelsPath) || same_part_name(f.path, root))
+      continue;
     result.extra_files.push_back(std::move(f));
   }
   return result;

@@ -69,6 +69,7 @@ TEST(MeshReport, TwoBoxesSharingAnEdgeAreClosedButNotManifold) {
   EXPECT_FALSE(r.manifold);
   EXPECT_EQ(r.non_manifold_edges, 1u);
   EXPECT_DOUBLE_EQ(r.volume, 2.0);
+  EXPECT_TRUE(r.watertight());
 }
 
 TEST(MeshReport, DegenerateTrianglesAreCounted) {

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "fabforge/core/error.hpp"
+
 #include "support/test_support.hpp"
 
 namespace fabforge {
@@ -26,6 +27,7 @@ using test::write_bytes;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
+using namespace std::string_literals;
 using ZipEntries = std::vector<std::pair<std::string, std::string>>;
 
 // --- zip helpers, independent of the code under test ---------------------------------------
@@ -79,8 +81,8 @@ std::string rels_to(const std::string& target) {
 /// A model document around `body` (resources and build).
 std::string model_doc(const std::string& body, const std::string& unit = "millimeter") {
   return R"(<?xml version="1.0" encoding="UTF-8"?>
-<model unit=")" + unit +
-         R"(" xml:lang="en-US" xmlns="http://schemas.microsoft.com/3dmanufacturing/core/2015/02">)" + body +
+<model unit=")" +
+         unit + R"(" xml:lang="en-US" xmlns="http://schemas.microsoft.com/3dmanufacturing/core/2015/02">)" + body +
          "</model>";
 }
 
@@ -88,7 +90,8 @@ std::string model_doc(const std::string& body, const std::string& unit = "millim
 std::string mesh_xml(const Mesh& mesh) {
   std::string s = "<mesh><vertices>";
   for (const Vec3f& v : mesh.vertices) {
-    s += "<vertex x=\"" + std::to_string(v.x) + "\" y=\"" + std::to_string(v.y) + "\" z=\"" + std::to_string(v.z) + "\"/>";
+    s += "<vertex x=\"" + std::to_string(v.x) + "\" y=\"" + std::to_string(v.y) + "\" z=\"" + std::to_string(v.z) +
+         "\"/>";
   }
   s += "</vertices><triangles>";
   for (const Triangle& t : mesh.triangles) {
@@ -104,7 +107,8 @@ std::string box_object(int id, const std::string& extra_attributes = "") {
 }
 
 void write_package(const fs::path& path, const std::string& model) {
-  write_zip(path, {{"[Content_Types].xml", kContentTypes}, {"_rels/.rels", rels_to("/3D/3dmodel.model")},
+  write_zip(path, {{"[Content_Types].xml", kContentTypes},
+                   {"_rels/.rels", rels_to("/3D/3dmodel.model")},
                    {"3D/3dmodel.model", model}});
 }
 
@@ -148,7 +152,7 @@ ThreeMFModel sample_model() {
                                "<code print_z=\"1.2\" type=\"0\" extruder=\"1\" color=\"#FF0000\"/>\n"
                                "</custom_gcodes_per_print_z>\n",
                                ""});
-  model.extra_files.push_back({"Metadata/thumbnail.png", std::string("\x89PNG\r\n\x1a\n\0\0binary", 18), ""});
+  model.extra_files.push_back({"Metadata/thumbnail.png", "\x89PNG\r\n\x1a\n\0\0binary"s, ""});
   model.extra_files.push_back({"Metadata/notes", "no extension", "text/plain"});
   return model;
 }
@@ -261,8 +265,14 @@ TEST(ThreeMF, WrittenPackageHasCoreSpecParts) {
                                  "Metadata/Prusa_Slicer_custom_gcode_per_print_z.xml", "Metadata/thumbnail.png",
                                  "Metadata/notes"));
   const std::string& types = entries[0].second;
-  EXPECT_THAT(types, HasSubstr(R"(<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>)"));
-  EXPECT_THAT(types, HasSubstr(R"(<Default Extension="model" ContentType="application/vnd.ms-package.3dmanufacturing-3dmodel+xml"/>)"));
+  EXPECT_THAT(
+      types,
+      HasSubstr(
+          R"(<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>)"));
+  EXPECT_THAT(
+      types,
+      HasSubstr(
+          R"(<Default Extension="model" ContentType="application/vnd.ms-package.3dmanufacturing-3dmodel+xml"/>)"));
   EXPECT_THAT(types, HasSubstr(R"(<Default Extension="png" ContentType="image/png"/>)"));
   EXPECT_THAT(types, HasSubstr(R"(<Default Extension="xml" ContentType="application/xml"/>)"));
   EXPECT_THAT(types, HasSubstr(R"(<Override PartName="/Metadata/notes" ContentType="text/plain"/>)"));
@@ -280,7 +290,9 @@ TEST(ThreeMF, WrittenPackageHasCoreSpecParts) {
   EXPECT_THAT(model, HasSubstr("<triangle v1=\"0\" v2=\"2\" v3=\"1\"/>"));
   EXPECT_EQ(std::count(model.begin(), model.end() - 1, '\0'), 0);
   std::size_t items = 0;
-  for (std::size_t at = model.find("<item objectid="); at != std::string::npos; at = model.find("<item objectid=", at + 1)) ++items;
+  for (std::size_t at = model.find("<item objectid="); at != std::string::npos;
+       at = model.find("<item objectid=", at + 1))
+    ++items;
   EXPECT_EQ(items, 3u);
 }
 
@@ -296,7 +308,8 @@ TEST(ThreeMF, PrefixedMetadataDeclaresItsNamespace) {
   TempDir dir;
   ThreeMFModel model{{{"t", make_tetrahedron(), std::nullopt}}, {}, {{"slic3rpe:Version3mf", "1"}}};
   write_3mf(dir / "m.3mf", model);
-  EXPECT_THAT(read_zip(dir / "m.3mf")[2].second, HasSubstr(R"(xmlns:slic3rpe="http://schemas.slic3r.org/3mf/2017/06")"));
+  EXPECT_THAT(read_zip(dir / "m.3mf")[2].second,
+              HasSubstr(R"(xmlns:slic3rpe="http://schemas.slic3r.org/3mf/2017/06")"));
   EXPECT_EQ(read_3mf(dir / "m.3mf").metadata, model.metadata);
 }
 
@@ -311,11 +324,12 @@ TEST(ThreeMF, WriteRejectsBadModelsAndLeavesNoFile) {
 
   ThreeMFModel bad_index{{{"t", make_tetrahedron(), std::nullopt}}, {}, {}};
   bad_index.objects[0].mesh.triangles[2][1] = 4;
-  EXPECT_THAT(write_error(dir, bad_index), HasSubstr("triangle 2 refers to vertex 4 but the object has 4 vertices"));
+  EXPECT_THAT(write_error(dir, bad_index),
+              HasSubstr("object 1 't': triangle 2 refers to vertex 4 but there are only 4 vertices"));
 
   ThreeMFModel nan{{{"t", make_tetrahedron(), std::nullopt}}, {}, {}};
   nan.objects[0].mesh.vertices[3].y = std::nanf("");
-  EXPECT_THAT(write_error(dir, nan), HasSubstr("vertex 3 has a NaN or infinite coordinate"));
+  EXPECT_THAT(write_error(dir, nan), HasSubstr("object 1 't': vertex 3 has a NaN or infinite coordinate"));
 
   ThreeMFModel control{{{"bell\a", make_tetrahedron(), std::nullopt}}, {}, {}};
   EXPECT_THAT(write_error(dir, control), HasSubstr("control character"));
@@ -327,7 +341,8 @@ TEST(ThreeMF, WriteRejectsReservedAndDuplicateExtraFiles) {
     ThreeMFModel model{{{"t", make_tetrahedron(), std::nullopt}}, {{reserved, "x", ""}}, {}};
     EXPECT_THAT(write_error(dir, model), HasSubstr("is reserved")) << reserved;
   }
-  ThreeMFModel duplicate{{{"t", make_tetrahedron(), std::nullopt}}, {{"Metadata/a.xml", "1", ""}, {"Metadata/a.xml", "2", ""}}, {}};
+  ThreeMFModel duplicate{
+      {{"t", make_tetrahedron(), std::nullopt}}, {{"Metadata/a.xml", "1", ""}, {"Metadata/a.xml", "2", ""}}, {}};
   EXPECT_THAT(write_error(dir, duplicate), HasSubstr("'Metadata/a.xml' appears twice"));
   for (const char* bad : {"", "/Metadata/a.xml", "Metadata/", "../a.xml", "Metadata\\a.xml"}) {
     ThreeMFModel model{{{"t", make_tetrahedron(), std::nullopt}}, {{bad, "x", ""}}, {}};
@@ -361,9 +376,8 @@ TEST(ThreeMF, BuildTransformsAndComponentsArePlaced) {
   // Object 1: a 10 mm box. Object 2: two copies of it, one shifted by 20 in x, one scaled by 2
   // and shifted by 100 in y. The build places object 2 shifted by (1000, 0, 0) and object 1
   // rotated 90 degrees about z (x' = -y, y' = x).
-  const std::string body =
-      "<resources>" + box_object(1, R"(name="cube")") +
-      R"(<object id="2" type="model" name="pair"><components>
+  const std::string body = "<resources>" + box_object(1, R"(name="cube")") +
+                           R"(<object id="2" type="model" name="pair"><components>
            <component objectid="1" transform="1 0 0 0 1 0 0 0 1 20 0 0"/>
            <component objectid="1" transform="2 0 0 0 2 0 0 0 2 0 100 0"/>
          </components></object></resources>
@@ -386,6 +400,21 @@ TEST(ThreeMF, BuildTransformsAndComponentsArePlaced) {
   EXPECT_TRUE(cube.watertight());
   EXPECT_EQ(cube.bounds.min, (Vec3d{-10, 0, 0}));
   EXPECT_EQ(cube.bounds.max, (Vec3d{0, 10, 10}));
+}
+
+TEST(ThreeMF, ObjectRepeatedByManyComponents) {
+  std::string components;
+  for (int i = 0; i < 2000; ++i) {
+    components += R"(<component objectid="1" transform="1 0 0 0 1 0 0 0 1 )" + std::to_string(20 * i) + R"( 0 0"/>)";
+  }
+  const std::string body = "<resources>" + box_object(1) + R"(<object id="2" type="model"><components>)" + components +
+                           R"(</components></object></resources><build><item objectid="2"/></build>)";
+  TempDir dir;
+  write_package(dir / "many.3mf", model_doc(body));
+  const MeshReport r = analyze_mesh(read_3mf(dir / "many.3mf").objects.at(0).mesh);
+  EXPECT_EQ(r.triangles, 2000u * 12u);
+  EXPECT_NEAR(r.volume, 2000 * 1000.0, 1e-6);
+  EXPECT_EQ(r.bounds.max.x, 20 * 1999 + 10);
 }
 
 TEST(ThreeMF, MirroringTransformKeepsMeshOutwardOriented) {
@@ -414,8 +443,11 @@ TEST(ThreeMF, ModelPartIsFoundThroughTheStartPartRelationship) {
          <base name="b" displaycolor="#405060AA"/></basematerials>)" +
       box_object(1, R"(pid="5" pindex="1")") + R"(</resources><build><item objectid="1"/></build>)");
   TempDir dir;
-  write_zip(dir / "r.3mf", {{"[Content_Types].xml", kContentTypes}, {"_rels/.rels", rels_to("/3D/other.model")},
-                            {"3D/other.model", model}, {"Metadata/keep.txt", "kept"}, {"Metadata/", ""}});
+  write_zip(dir / "r.3mf", {{"[Content_Types].xml", kContentTypes},
+                            {"_rels/.rels", rels_to("/3D/other.model")},
+                            {"3D/other.model", model},
+                            {"Metadata/keep.txt", "kept"},
+                            {"Metadata/", ""}});
   const ThreeMFModel out = read_3mf(dir / "r.3mf");
   ASSERT_EQ(out.objects.size(), 1u);
   EXPECT_EQ(out.objects[0].color, (color::Rgb8{0x40, 0x50, 0x60}));
@@ -435,9 +467,11 @@ TEST(ThreeMF, ComponentsInOtherModelPartsAreResolved) {
  </components></object></resources>
  <build><item objectid="7"/></build></model>)";
   TempDir dir;
-  write_zip(dir / "p.3mf", {{"[Content_Types].xml", kContentTypes}, {"_rels/.rels", rels_to("/3D/3dmodel.model")},
-                            {"3D/3dmodel.model", root},
-                            {"3D/Objects/object_1.model", model_doc("<resources>" + box_object(1) + "</resources><build/>")}});
+  write_zip(dir / "p.3mf",
+            {{"[Content_Types].xml", kContentTypes},
+             {"_rels/.rels", rels_to("/3D/3dmodel.model")},
+             {"3D/3dmodel.model", root},
+             {"3D/Objects/object_1.model", model_doc("<resources>" + box_object(1) + "</resources><build/>")}});
   const ThreeMFModel out = read_3mf(dir / "p.3mf");
   ASSERT_EQ(out.objects.size(), 1u);
   EXPECT_EQ(out.objects[0].name, "assembly");
@@ -447,8 +481,8 @@ TEST(ThreeMF, ComponentsInOtherModelPartsAreResolved) {
 }
 
 TEST(ThreeMF, SupportObjectsAreSkipped) {
-  const std::string body = "<resources>" + box_object(1) +
-                           R"(<object id="2" type="support">)" + mesh_xml(make_tetrahedron()) +
+  const std::string body = "<resources>" + box_object(1) + R"(<object id="2" type="support">)" +
+                           mesh_xml(make_tetrahedron()) +
                            R"(</object></resources><build><item objectid="1"/><item objectid="2"/></build>)";
   TempDir dir;
   write_package(dir / "s.3mf", model_doc(body));
@@ -485,15 +519,18 @@ TEST(ThreeMF, MalformedModelsAreReportedWithFileAndProblem) {
       {"no build items", "<resources>" + ok_object + "</resources><build/>", "no build items"},
       {"no objects", "<resources/><build/>", "no build items"},
       {"unknown object", "<resources>" + ok_object + "</resources><build><item objectid=\"9\"/></build>",
-       "refers to object 9, which is not defined"},
-      {"bad transform", "<resources>" + ok_object + "</resources><build><item objectid=\"1\" transform=\"1 0 0\"/></build>",
+       "there is no object 9"},
+      {"bad transform",
+       "<resources>" + ok_object + "</resources><build><item objectid=\"1\" transform=\"1 0 0\"/></build>",
        "transform must be 12 finite numbers"},
-      {"bad colour", "<resources><basematerials id=\"2\"><base name=\"x\" displaycolor=\"red\"/></basematerials>" +
-                         ok_object + "</resources>" + build,
+      {"bad colour",
+       "<resources><basematerials id=\"2\"><base name=\"x\" displaycolor=\"red\"/></basematerials>" + ok_object +
+           "</resources>" + build,
        "displaycolor must be #RRGGBB"},
-      {"cycle", R"(<resources><object id="1" type="model"><components><component objectid="2"/></components></object>
+      {"cycle",
+       R"(<resources><object id="1" type="model"><components><component objectid="2"/></components></object>
                    <object id="2" type="model"><components><component objectid="1"/></components></object></resources>)" +
-                    build,
+           build,
        "contains itself"},
   };
   TempDir dir;
@@ -518,7 +555,8 @@ TEST(ThreeMF, BrokenPackagesAreReportedWithFileAndProblem) {
   std::string noise(4096, '\0');
   for (char& c : noise) c = static_cast<char>(rng());
   write_bytes(dir / "noise.3mf", noise);
-  EXPECT_THAT(read_error(dir / "noise.3mf"), HasSubstr((dir / "noise.3mf").string() + ": not a 3MF package: not a zip archive"));
+  EXPECT_THAT(read_error(dir / "noise.3mf"),
+              HasSubstr((dir / "noise.3mf").string() + ": not a 3MF package: not a zip archive"));
 
   write_3mf(dir / "good.3mf", sample_model());
   const std::string good = read_bytes(dir / "good.3mf");
@@ -526,7 +564,8 @@ TEST(ThreeMF, BrokenPackagesAreReportedWithFileAndProblem) {
   EXPECT_THAT(read_error(dir / "half.3mf"), HasSubstr((dir / "half.3mf").string() + ": not a 3MF package"));
 
   write_zip(dir / "nomodel.3mf", {{"[Content_Types].xml", kContentTypes}, {"readme.txt", "hello"}});
-  EXPECT_THAT(read_error(dir / "nomodel.3mf"), HasSubstr((dir / "nomodel.3mf").string() + ": not a 3MF package: no 3D model part"));
+  EXPECT_THAT(read_error(dir / "nomodel.3mf"),
+              HasSubstr((dir / "nomodel.3mf").string() + ": not a 3MF package: no 3D model part"));
 
   write_zip(dir / "badrels.3mf", {{"_rels/.rels", rels_to("/3D/elsewhere.model")}, {"3D/3dmodel.model", "x"}});
   EXPECT_THAT(read_error(dir / "badrels.3mf"), HasSubstr("3D/elsewhere.model is missing, named by _rels/.rels"));

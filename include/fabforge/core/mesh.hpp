@@ -49,8 +49,11 @@ struct MeshReport {
   double volume = 0;      ///< signed, mm^3; positive for a closed, outward-oriented mesh
   double area = 0;        ///< mm^2
   BoundingBox bounds;
-  /// Closed, manifold, consistently oriented and with positive volume: what slicers want.
-  bool watertight() const { return closed && manifold && consistently_oriented && volume > 0; }
+  /// Closed, consistently oriented and with positive volume: a solid whose inside is well
+  /// defined, which is what slicers need. Manifoldness is reported separately: two solids that
+  /// touch along an edge (as at the saddle corners of a stepped heightfield) are watertight but
+  /// not manifold, and slicers accept them.
+  bool watertight() const { return closed && consistently_oriented && volume > 0; }
 };
 
 /// Measures topology, volume, area and bounds. O(triangles log triangles).
