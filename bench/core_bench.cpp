@@ -137,7 +137,8 @@ void BM_SrgbToLabImage(benchmark::State& state) {
   std::vector<color::Lab> out(img.pixel_count());
   for (auto _ : state) {
     for (std::size_t i = 0; i < img.pixel_count(); ++i) {
-      out[i] = color::srgb_to_lab(color::to_unit(color::Rgb8{img.pixels[3 * i], img.pixels[3 * i + 1], img.pixels[3 * i + 2]}));
+      out[i] = color::srgb_to_lab(
+          color::to_unit(color::Rgb8{img.pixels[3 * i], img.pixels[3 * i + 1], img.pixels[3 * i + 2]}));
     }
     benchmark::DoNotOptimize(out.data());
   }

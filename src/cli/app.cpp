@@ -57,8 +57,10 @@ int run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
   GlobalOptions globals;
   app.add_flag("-q,--quiet", globals.quiet, "Print no progress or notes, only results and errors");
   app.add_option("-j,--threads", globals.threads, "Worker threads (0: all cores)")->check(CLI::NonNegativeNumber);
-  const std::map<std::string, ProgressMode> modes{
-      {"auto", ProgressMode::automatic}, {"bar", ProgressMode::bar}, {"plain", ProgressMode::plain}, {"none", ProgressMode::none}};
+  const std::map<std::string, ProgressMode> modes{{"auto", ProgressMode::automatic},
+                                                  {"bar", ProgressMode::bar},
+                                                  {"plain", ProgressMode::plain},
+                                                  {"none", ProgressMode::none}};
   app.add_option("--progress", globals.progress, "Progress display: auto (bar on a terminal), bar, plain, none")
       ->transform(CLI::CheckedTransformer(modes, CLI::ignore_case));
 

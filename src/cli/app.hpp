@@ -9,6 +9,7 @@
 #include <ostream>
 
 #include "fabforge/core/run_context.hpp"
+
 #include "progress_render.hpp"
 
 namespace fabforge::cli {

@@ -6,11 +6,12 @@
 #include <cstdio>
 #include <string>
 
-#include "app.hpp"
 #include "fabforge/core/error.hpp"
 #include "fabforge/core/heightfield.hpp"
 #include "fabforge/core/image.hpp"
 #include "fabforge/core/mesh_io.hpp"
+
+#include "app.hpp"
 
 namespace fabforge::cli {
 
@@ -106,7 +107,8 @@ void register_heightmap(CLI::App& app, CommandEnv& env) {
       ->capture_default_str();
   sub->add_option("--base-mm", o->base_mm, "Thickness under the darkest pixel in mm")->capture_default_str();
   sub->add_option("--relief-mm", o->relief_mm, "Extra height of the brightest pixel in mm")->capture_default_str();
-  sub->add_option("--layer-mm", o->layer_mm, "Round heights to whole layers of this height (0: exact)")->capture_default_str();
+  sub->add_option("--layer-mm", o->layer_mm, "Round heights to whole layers of this height (0: exact)")
+      ->capture_default_str();
   sub->add_flag("--invert", o->invert, "Dark is high (lithophane style)");
   sub->add_flag("--smooth", o->smooth, "Continuous surface instead of one flat step per pixel");
   sub->callback([o, &env] { run_heightmap(*o, env); });

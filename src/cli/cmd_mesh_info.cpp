@@ -8,9 +8,10 @@
 #include <string>
 #include <vector>
 
-#include "app.hpp"
 #include "fabforge/core/mesh_io.hpp"
 #include "fabforge/core/threemf.hpp"
+
+#include "app.hpp"
 
 namespace fabforge::cli {
 
@@ -29,7 +30,8 @@ struct LoadedMesh {
 
 LoadedMesh load(const std::string& path) {
   std::string ext = std::filesystem::path(path).extension().string();
-  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  std::transform(ext.begin(), ext.end(), ext.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   LoadedMesh m;
   if (ext == ".3mf") {
     ThreeMFModel model = read_3mf(path);
@@ -61,7 +63,8 @@ nlohmann::json to_json(const std::string& path, const LoadedMesh& m, const MeshR
   j["degenerate_triangles"] = r.degenerate_triangles;
   j["volume_mm3"] = r.volume;
   j["area_mm2"] = r.area;
-  j["bounding_box"] = {{"min", vec_json(r.bounds.min)}, {"max", vec_json(r.bounds.max)}, {"size", vec_json(r.bounds.size())}};
+  j["bounding_box"] = {
+      {"min", vec_json(r.bounds.min)}, {"max", vec_json(r.bounds.max)}, {"size", vec_json(r.bounds.size())}};
   return j;
 }
 
@@ -87,7 +90,8 @@ void print_text(std::ostream& out, const std::string& path, const LoadedMesh& m,
   out << "\n";
   out << "manifold:    " << yes_no(r.manifold);
   if (r.non_manifold_edges) {
-    out << " (" << r.non_manifold_edges << " edges shared by more than two triangles, e.g. solids touching along an edge)";
+    out << " (" << r.non_manifold_edges
+        << " edges shared by more than two triangles, e.g. solids touching along an edge)";
   }
   out << "\n";
   out << "oriented:    " << yes_no(r.consistently_oriented) << "\n";
@@ -105,7 +109,8 @@ void print_text(std::ostream& out, const std::string& path, const LoadedMesh& m,
 
 void register_mesh_info(CLI::App& app, CommandEnv& env) {
   auto opts = std::make_shared<MeshInfoOptions>();
-  CLI::App* sub = app.add_subcommand("mesh-info", "Report triangles, closedness, volume and bounds of an STL, OBJ or 3MF file");
+  CLI::App* sub =
+      app.add_subcommand("mesh-info", "Report triangles, closedness, volume and bounds of an STL, OBJ or 3MF file");
   sub->add_option("file", opts->path, "Mesh file (.stl, .obj, .3mf)")->required();
   sub->add_flag("--json", opts->json, "Print the report as JSON");
   sub->callback([opts, &env] {

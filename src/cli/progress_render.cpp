@@ -30,11 +30,16 @@ std::string format_rate(double per_second, std::string_view unit) {
   char buf[48];
   const char* suffix = "";
   double v = per_second;
-  if (v >= 1e9) v /= 1e9, suffix = "G";
-  else if (v >= 1e6) v /= 1e6, suffix = "M";
-  else if (v >= 1e3) v /= 1e3, suffix = "k";
-  if (*suffix) std::snprintf(buf, sizeof buf, "%.3g%s", v, suffix);
-  else std::snprintf(buf, sizeof buf, "%.3g", v);
+  if (v >= 1e9)
+    v /= 1e9, suffix = "G";
+  else if (v >= 1e6)
+    v /= 1e6, suffix = "M";
+  else if (v >= 1e3)
+    v /= 1e3, suffix = "k";
+  if (*suffix)
+    std::snprintf(buf, sizeof buf, "%.3g%s", v, suffix);
+  else
+    std::snprintf(buf, sizeof buf, "%.3g", v);
   std::string out(buf);
   out += ' ';
   out += unit;
@@ -111,8 +116,10 @@ std::string render_line(const ProgressEvent& e) {
   std::string s(e.stage);
   s += ": ";
   const int pct = percent(e);
-  if (pct >= 0) s += std::to_string(pct) + "% (";
-  else s += "(";
+  if (pct >= 0)
+    s += std::to_string(pct) + "% (";
+  else
+    s += "(";
   s += counts(e);
   const std::string rate = rate_text(e);
   if (!rate.empty()) s += ", " + rate;
@@ -121,7 +128,9 @@ std::string render_line(const ProgressEvent& e) {
 }
 
 StreamProgress::StreamProgress(std::FILE* stream, bool live_bar, int width, std::chrono::milliseconds plain_interval)
-    : stream_(stream), live_bar_(live_bar), width_(width),
+    : stream_(stream),
+      live_bar_(live_bar),
+      width_(width),
       plain_interval_s_(std::chrono::duration<double>(plain_interval).count()) {}
 
 void StreamProgress::update(const ProgressEvent& e) {

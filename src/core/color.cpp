@@ -150,8 +150,10 @@ double delta_e2000(Lab c1, Lab c2, double kl, double kc, double kh) {
   double dh = 0.0;
   if (product != 0.0) {
     dh = hp2 - hp1;
-    if (dh > 180.0) dh -= 360.0;
-    else if (dh < -180.0) dh += 360.0;
+    if (dh > 180.0)
+      dh -= 360.0;
+    else if (dh < -180.0)
+      dh += 360.0;
   }
   const double dH = 2.0 * std::sqrt(product) * std::sin(dh * kRadians / 2.0);
 
@@ -161,8 +163,10 @@ double delta_e2000(Lab c1, Lab c2, double kl, double kc, double kh) {
   const double c_mean = (cp1 + cp2) / 2.0;
   double h_mean = hp1 + hp2;
   if (product != 0.0) {
-    if (std::abs(hp1 - hp2) <= 180.0) h_mean /= 2.0;
-    else h_mean = h_mean < 360.0 ? (h_mean + 360.0) / 2.0 : (h_mean - 360.0) / 2.0;
+    if (std::abs(hp1 - hp2) <= 180.0)
+      h_mean /= 2.0;
+    else
+      h_mean = h_mean < 360.0 ? (h_mean + 360.0) / 2.0 : (h_mean - 360.0) / 2.0;
   }
   const double t = 1.0 - 0.17 * std::cos((h_mean - 30.0) * kRadians) + 0.24 * std::cos(2.0 * h_mean * kRadians) +
                    0.32 * std::cos((3.0 * h_mean + 6.0) * kRadians) - 0.20 * std::cos((4.0 * h_mean - 63.0) * kRadians);

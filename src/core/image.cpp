@@ -1,13 +1,14 @@
 #include "fabforge/core/image.hpp"
 
+#include <opencv2/core.hpp>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
 #include <algorithm>
 #include <array>
 #include <cmath>
 #include <cstring>
 #include <limits>
-#include <opencv2/core.hpp>
-#include <opencv2/imgcodecs.hpp>
-#include <opencv2/imgproc.hpp>
 #include <string>
 #include <string_view>
 
@@ -57,23 +58,32 @@ constexpr std::string_view kPngSignature{"\x89PNG\r\n\x1a\n", 8};
 /// (RGB and palette; a grey image's tRNS is dropped), and grey+alpha reported as the 2 it is.
 int png_channels(int color_type, bool has_trns) {
   switch (color_type) {
-    case 0: return 1;
+    case 0:
+      return 1;
     case 2:
-    case 3: return has_trns ? 4 : 3;
-    case 4: return 2;
-    case 6: return 4;
-    default: return 0;
+    case 3:
+      return has_trns ? 4 : 3;
+    case 4:
+      return 2;
+    case 6:
+      return 4;
+    default:
+      return 0;
   }
 }
 
 bool valid_png_depth(int color_type, int depth) {
   switch (color_type) {
-    case 0: return depth == 1 || depth == 2 || depth == 4 || depth == 8 || depth == 16;
-    case 3: return depth == 1 || depth == 2 || depth == 4 || depth == 8;
+    case 0:
+      return depth == 1 || depth == 2 || depth == 4 || depth == 8 || depth == 16;
+    case 3:
+      return depth == 1 || depth == 2 || depth == 4 || depth == 8;
     case 2:
     case 4:
-    case 6: return depth == 8 || depth == 16;
-    default: return false;
+    case 6:
+      return depth == 8 || depth == 16;
+    default:
+      return false;
   }
 }
 
@@ -88,8 +98,8 @@ Header parse_png(std::string_view file, const std::string& name) {
   const int depth = b[24];
   h.png_color_type = b[25];
   if (!valid_png_depth(h.png_color_type, depth)) {
-    throw input_error(name + ": unsupported PNG: colour type " + std::to_string(h.png_color_type) +
-                      " with bit depth " + std::to_string(depth));
+    throw input_error(name + ": unsupported PNG: colour type " + std::to_string(h.png_color_type) + " with bit depth " +
+                      std::to_string(depth));
   }
   h.info.bit_depth = depth == 16 ? 16 : 8;  // 1, 2 and 4-bit samples are widened to 8 on load
 
@@ -251,9 +261,15 @@ cv::Mat decode(const fs::path& path) {
   const int channels = grey_alpha ? 2 : m.channels();
   std::vector<int> from_to;
   switch (m.channels()) {
-    case 1: from_to = {0, 0}; break;
-    case 3: from_to = {2, 0, 1, 1, 0, 2}; break;
-    default: from_to = grey_alpha ? std::vector<int>{0, 0, 3, 1} : std::vector<int>{2, 0, 1, 1, 0, 2, 3, 3}; break;
+    case 1:
+      from_to = {0, 0};
+      break;
+    case 3:
+      from_to = {2, 0, 1, 1, 0, 2};
+      break;
+    default:
+      from_to = grey_alpha ? std::vector<int>{0, 0, 3, 1} : std::vector<int>{2, 0, 1, 1, 0, 2, 3, 3};
+      break;
   }
   cv::Mat rgb(m.rows, m.cols, CV_MAKETYPE(m.depth(), channels));
   cv::mixChannels(&m, 1, &rgb, 1, from_to.data(), from_to.size() / 2);
@@ -362,18 +378,21 @@ ImageF decoded_to_float(const cv::Mat& rgb, Encoding encoding) {
     const auto* in = rgb.ptr<std::uint8_t>();
     const auto& lut = linear_table();
     if (encoding == Encoding::linear) {
-      map_samples(in, out.pixels.data(), pixels, out.channels, [&](std::uint8_t v) { return lut[v]; },
-                  [](std::uint8_t v) { return v / 255.0f; });
+      map_samples(
+          in, out.pixels.data(), pixels, out.channels, [&](std::uint8_t v) { return lut[v]; },
+          [](std::uint8_t v) { return v / 255.0f; });
     } else {
-      map_samples(in, out.pixels.data(), pixels, out.channels, [](std::uint8_t v) { return v / 255.0f; },
-                  [](std::uint8_t v) { return v / 255.0f; });
+      map_samples(
+          in, out.pixels.data(), pixels, out.channels, [](std::uint8_t v) { return v / 255.0f; },
+          [](std::uint8_t v) { return v / 255.0f; });
     }
   } else {
     const auto* in = rgb.ptr<std::uint16_t>();
     auto unit = [](std::uint16_t v) { return static_cast<float>(v / 65535.0); };
     if (encoding == Encoding::linear) {
       const auto& lut = linear_table16();
-      map_samples(in, out.pixels.data(), pixels, out.channels, [&](std::uint16_t v) { return lut[v]; }, unit);
+      map_samples(
+          in, out.pixels.data(), pixels, out.channels, [&](std::uint16_t v) { return lut[v]; }, unit);
     } else {
       map_samples(in, out.pixels.data(), pixels, out.channels, unit, unit);
     }
@@ -502,8 +521,10 @@ std::vector<unsigned char> encode_grey_alpha(const cv::Mat& ga) {
 /// Encodes RGB(A) or grey(+alpha) samples, 8 or 16-bit, as PNG.
 std::vector<unsigned char> encode_rgb(const cv::Mat& rgb) {
   switch (rgb.channels()) {
-    case 1: return imencode_png(rgb);
-    case 2: return encode_grey_alpha(rgb);
+    case 1:
+      return imencode_png(rgb);
+    case 2:
+      return encode_grey_alpha(rgb);
     default: {
       cv::Mat bgr;
       cv::cvtColor(rgb, bgr, rgb.channels() == 3 ? cv::COLOR_RGB2BGR : cv::COLOR_RGBA2BGRA);
@@ -527,8 +548,9 @@ void save_encoded(const fs::path& path, const cv::Mat& rgb) {
 std::vector<std::uint16_t> to_samples16(const ImageF& image) {
   std::vector<std::uint16_t> out(image.pixels.size());
   if (image.encoding == Encoding::linear) {
-    map_samples(image.pixels.data(), out.data(), image.pixel_count(), image.channels,
-                [](float v) { return quantize16(linear_to_srgb_f(clamp01(v))); }, quantize16);
+    map_samples(
+        image.pixels.data(), out.data(), image.pixel_count(), image.channels,
+        [](float v) { return quantize16(linear_to_srgb_f(clamp01(v))); }, quantize16);
   } else {
     map_samples(image.pixels.data(), out.data(), image.pixel_count(), image.channels, quantize16, quantize16);
   }

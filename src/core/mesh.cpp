@@ -50,7 +50,9 @@ Sums volume_and_area(const Mesh& mesh, Vec3d origin) {
         }
         return s;
       },
-      [](Sums a, Sums b) { return Sums{a.volume + b.volume, a.area + b.area}; });
+      [](Sums a, Sums b) {
+        return Sums{a.volume + b.volume, a.area + b.area};
+      });
 }
 
 }  // namespace
@@ -152,7 +154,7 @@ class ExactVertexTable {
   /// The index stored for v, or `next` after inserting it.
   std::uint32_t find_or_insert(Vec3f v, std::uint32_t next) {
     const ExactKey k = exact_key(v);
-    for (std::size_t slot = ExactKeyHash{}(k) & mask_;; slot = (slot + 1) & mask_) {
+    for (std::size_t slot = ExactKeyHash{}(k)&mask_;; slot = (slot + 1) & mask_) {
       if (values_[slot] == kEmpty) {
         keys_[slot] = k;
         values_[slot] = next;
@@ -175,7 +177,8 @@ struct CellKey {
 };
 struct CellKeyHash {
   std::size_t operator()(const CellKey& k) const noexcept {
-    return ExactKeyHash{}(ExactKey{static_cast<std::uint32_t>(k.x * 73856093), static_cast<std::uint32_t>(k.y * 19349663),
+    return ExactKeyHash{}(ExactKey{static_cast<std::uint32_t>(k.x * 73856093),
+                                   static_cast<std::uint32_t>(k.y * 19349663),
                                    static_cast<std::uint32_t>(k.z * 83492791)});
   }
 };
@@ -213,7 +216,6 @@ std::vector<std::uint32_t> cluster_vertices(const std::vector<Vec3f>& vertices, 
   }
   return rep;
 }
-
 
 }  // namespace
 

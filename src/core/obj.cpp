@@ -46,7 +46,8 @@ struct Parser {
     float value = 0;
     auto [ptr, ec] = std::from_chars(tok.data(), tok.data() + tok.size(), value);
     if (tok.empty()) fail("vertex needs three coordinates");
-    if (ec != std::errc() || ptr != tok.data() + tok.size()) fail("expected a number, found '" + std::string(tok) + "'");
+    if (ec != std::errc() || ptr != tok.data() + tok.size())
+      fail("expected a number, found '" + std::string(tok) + "'");
     if (!std::isfinite(value)) fail("NaN or infinite coordinate '" + std::string(tok) + "'");
     return value;
   }
@@ -108,7 +109,8 @@ struct Parser {
       for (std::uint32_t v : mesh.triangles[t]) {
         if (v >= n) {
           line_no = triangle_line[t];
-          fail("face refers to vertex " + std::to_string(v + 1) + " but the file has " + std::to_string(n) + " vertices");
+          fail("face refers to vertex " + std::to_string(v + 1) + " but the file has " + std::to_string(n) +
+               " vertices");
         }
       }
     }

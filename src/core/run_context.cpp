@@ -10,7 +10,11 @@ using Clock = std::chrono::steady_clock;
 
 ProgressTask::ProgressTask(ProgressSink* sink, std::string stage, std::uint64_t total, std::string unit,
                            std::chrono::milliseconds interval)
-    : sink_(sink), stage_(std::move(stage)), unit_(std::move(unit)), total_(total), start_(Clock::now()),
+    : sink_(sink),
+      stage_(std::move(stage)),
+      unit_(std::move(unit)),
+      total_(total),
+      start_(Clock::now()),
       interval_(interval) {
   next_report_ns_.store(std::chrono::duration_cast<std::chrono::nanoseconds>(interval_).count());
   report(false);
@@ -54,7 +58,8 @@ void ProgressTask::report(bool finished) {
 }
 
 RunContext::RunContext(RunOptions options) : progress_(options.progress) {
-  if (options.threads < 0) throw usage_error("thread count must be 0 (all) or positive, got " + std::to_string(options.threads));
+  if (options.threads < 0)
+    throw usage_error("thread count must be 0 (all) or positive, got " + std::to_string(options.threads));
   int hw = static_cast<int>(std::thread::hardware_concurrency());
   threads_ = options.threads > 0 ? options.threads : (hw > 0 ? hw : 1);
 #if FABFORGE_WITH_TBB

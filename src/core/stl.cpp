@@ -14,8 +14,8 @@ namespace fabforge {
 namespace {
 
 constexpr std::size_t kHeaderBytes = 80;
-constexpr std::size_t kBinaryPrefix = 84;  // header + uint32 triangle count
-constexpr std::size_t kTriangleBytes = 50; // normal, 3 vertices, attribute word
+constexpr std::size_t kBinaryPrefix = 84;   // header + uint32 triangle count
+constexpr std::size_t kTriangleBytes = 50;  // normal, 3 vertices, attribute word
 
 std::uint32_t read_u32le(const char* p) {
   const auto* u = reinterpret_cast<const unsigned char*>(p);
@@ -133,7 +133,9 @@ Mesh parse_ascii(std::string_view bytes, std::string_view source) {
   for (;;) {
     std::string_view word = tok.next();
     if (word == "endsolid") break;
-    if (word != "facet") tok.fail(word.empty() ? "missing 'endsolid'" : "expected 'facet' or 'endsolid', found '" + std::string(word) + "'");
+    if (word != "facet")
+      tok.fail(word.empty() ? "missing 'endsolid'"
+                            : "expected 'facet' or 'endsolid', found '" + std::string(word) + "'");
     tok.expect("normal");
     for (int k = 0; k < 3; ++k) tok.number();
     tok.expect("outer");
@@ -165,9 +167,9 @@ Mesh parse_stl(std::string_view bytes, std::string_view source) {
       return parse_binary(bytes, source, count);
     }
     if (!starts_with_solid(bytes) || !looks_like_text(bytes)) {
-      throw input_error(source_prefix(source) + "truncated or corrupt binary STL: header says " + std::to_string(count) +
-                        " triangles (" + std::to_string(expected) + " bytes) but the file has " +
-                        std::to_string(bytes.size()) + " bytes");
+      throw input_error(source_prefix(source) + "truncated or corrupt binary STL: header says " +
+                        std::to_string(count) + " triangles (" + std::to_string(expected) +
+                        " bytes) but the file has " + std::to_string(bytes.size()) + " bytes");
     }
   } else if (!starts_with_solid(bytes) || !looks_like_text(bytes)) {
     throw input_error(source_prefix(source) + "not an STL file: " + std::to_string(bytes.size()) +
@@ -210,7 +212,8 @@ std::string format_stl(const Mesh& mesh, StlFormat format, std::string_view name
     return out;
   }
   std::string solid_name(name);
-  std::replace_if(solid_name.begin(), solid_name.end(), [](char c) { return std::isspace(static_cast<unsigned char>(c)); }, '_');
+  std::replace_if(
+      solid_name.begin(), solid_name.end(), [](char c) { return std::isspace(static_cast<unsigned char>(c)); }, '_');
   out.reserve(mesh.triangles.size() * 250 + 64);
   char buf[32];
   auto put = [&](float f) {

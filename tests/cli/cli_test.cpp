@@ -6,6 +6,7 @@
 #include "fabforge/core/image.hpp"
 #include "fabforge/core/stl.hpp"
 #include "fabforge/core/version.hpp"
+
 #include "support/test_support.hpp"
 
 namespace fabforge {
@@ -50,7 +51,8 @@ TEST(Cli, VersionAndHelp) {
 }
 
 TEST(Cli, UsageErrorsExitTwo) {
-  for (const auto& args : std::vector<std::vector<std::string>>{{}, {"no-such-command"}, {"mesh-info"}, {"mesh-info", "a.stl", "--bogus"}}) {
+  for (const auto& args : std::vector<std::vector<std::string>>{
+           {}, {"no-such-command"}, {"mesh-info"}, {"mesh-info", "a.stl", "--bogus"}}) {
     CommandResult r = fabforge(args);
     EXPECT_EQ(r.exit_code, 2) << r.err;
     EXPECT_EQ(r.err.rfind("fabforge: error: ", 0), 0u) << r.err;
@@ -87,7 +89,8 @@ TEST(Cli, MissingAndMalformedInputsExitOne) {
   TempDir dir;
   CommandResult missing = fabforge({"mesh-info", (dir / "missing.stl").string()});
   EXPECT_EQ(missing.exit_code, 1);
-  EXPECT_TRUE(contains(missing.err, "fabforge: error: " + (dir / "missing.stl").string() + ": cannot open")) << missing.err;
+  EXPECT_TRUE(contains(missing.err, "fabforge: error: " + (dir / "missing.stl").string() + ": cannot open"))
+      << missing.err;
   test::write_bytes(dir / "junk.stl", std::string(300, 'x'));
   CommandResult junk = fabforge({"mesh-info", (dir / "junk.stl").string()});
   EXPECT_EQ(junk.exit_code, 1);

@@ -35,8 +35,8 @@ TEST(Format, Rates) {
 
 TEST(Eta, FromRateSoFar) {
   EXPECT_DOUBLE_EQ(estimate_remaining_s(event(250, 1000, 5)), 15.0);
-  EXPECT_LT(estimate_remaining_s(event(0, 1000, 5)), 0);    // no rate yet
-  EXPECT_LT(estimate_remaining_s(event(10, 0, 5)), 0);      // unknown total
+  EXPECT_LT(estimate_remaining_s(event(0, 1000, 5)), 0);  // no rate yet
+  EXPECT_LT(estimate_remaining_s(event(10, 0, 5)), 0);    // unknown total
   EXPECT_EQ(estimate_remaining_s(event(10, 0, 5, true)), 0);
 }
 

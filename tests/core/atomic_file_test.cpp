@@ -5,6 +5,7 @@
 #include <fstream>
 
 #include "fabforge/core/error.hpp"
+
 #include "support/test_support.hpp"
 
 namespace fabforge {

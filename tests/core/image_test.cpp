@@ -1,16 +1,17 @@
 #include "fabforge/core/image.hpp"
 
 #include <gtest/gtest.h>
+#include <opencv2/core.hpp>
+#include <opencv2/imgcodecs.hpp>
 
 #include <cmath>
 #include <cstdint>
-#include <opencv2/core.hpp>
-#include <opencv2/imgcodecs.hpp>
 #include <random>
 #include <string>
 
 #include "fabforge/core/color.hpp"
 #include "fabforge/core/error.hpp"
+
 #include "support/test_support.hpp"
 
 namespace fabforge {
@@ -249,9 +250,14 @@ TEST(ImageJpeg, AppliesExifOrientation) {
   bgr(cv::Rect(0, 0, 2, 2)).setTo(cv::Scalar(255, 255, 255));
   std::vector<uchar> jpeg;
   ASSERT_TRUE(cv::imencode(".jpg", bgr, jpeg, {cv::IMWRITE_JPEG_QUALITY, 100}));
-  const std::string exif("\xFF\xE1\x00\x22" "Exif\0\0" "MM\x00\x2A\x00\x00\x00\x08"
-                         "\x00\x01" "\x01\x12\x00\x03\x00\x00\x00\x01\x00\x06\x00\x00" "\x00\x00\x00\x00",
-                         36);
+  const std::string exif(
+      "\xFF\xE1\x00\x22"
+      "Exif\0\0"
+      "MM\x00\x2A\x00\x00\x00\x08"
+      "\x00\x01"
+      "\x01\x12\x00\x03\x00\x00\x00\x01\x00\x06\x00\x00"
+      "\x00\x00\x00\x00",
+      36);
   std::string file(jpeg.begin(), jpeg.end());
   file.insert(2, exif);
   TempDir dir;

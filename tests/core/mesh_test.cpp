@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "fabforge/core/error.hpp"
+
 #include "support/test_support.hpp"
 
 namespace fabforge {
@@ -26,9 +27,7 @@ TEST(MeshReport, BoxIsWatertightWithExactVolumeAndBounds) {
   EXPECT_EQ(r.bounds.max, (Vec3d{21, 12, 8}));
 }
 
-TEST(MeshReport, TetrahedronVolume) {
-  EXPECT_NEAR(mesh_volume(make_tetrahedron()), 1000.0 / 6.0, 1e-9);
-}
+TEST(MeshReport, TetrahedronVolume) { EXPECT_NEAR(mesh_volume(make_tetrahedron()), 1000.0 / 6.0, 1e-9); }
 
 TEST(MeshReport, InsideOutMeshHasNegativeVolumeAndIsNotWatertight) {
   Mesh box = make_box({0, 0, 0}, {1, 1, 1});
@@ -113,7 +112,7 @@ TEST(Weld, ToleranceMergesNearbyVerticesAndDropsCollapsedTriangles) {
   m.triangles = {{0, 1, 2}, {3, 2, 0}, {0, 4, 2}};
   Mesh w = weld_vertices(m, 0.001f);
   EXPECT_EQ(w.vertices.size(), 3u);
-  ASSERT_EQ(w.triangles.size(), 2u);  // the third collapsed: vertex 4 merged into 0
+  ASSERT_EQ(w.triangles.size(), 2u);           // the third collapsed: vertex 4 merged into 0
   EXPECT_EQ(w.vertices[1], (Vec3f{1, 0, 0}));  // the first of a cluster is kept
   Mesh exact = weld_vertices(m, 0.0f);
   EXPECT_EQ(exact.vertices.size(), 5u);

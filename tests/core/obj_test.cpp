@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "fabforge/core/error.hpp"
+
 #include "support/test_support.hpp"
 
 namespace fabforge {

@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "fabforge/core/error.hpp"
+
 #include "support/test_support.hpp"
 
 namespace fabforge {
@@ -87,16 +88,15 @@ TEST(Stl, AsciiWithCrlfAndOddSpacingParses) {
   EXPECT_EQ(m.vertices[1], (Vec3f{1, 0, 0}));
 }
 
-TEST(StlMalformed, EmptyFile) {
-  EXPECT_NE(error_of("").find("part.stl: empty file"), std::string::npos);
-}
+TEST(StlMalformed, EmptyFile) { EXPECT_NE(error_of("").find("part.stl: empty file"), std::string::npos); }
 
 TEST(StlMalformed, TruncatedBinary) {
   std::string bytes = format_stl(test::make_tetrahedron(), StlFormat::binary);
   bytes.resize(bytes.size() - 30);
   const std::string e = error_of(bytes);
   EXPECT_NE(e.find("truncated or corrupt binary STL: header says 4 triangles (284 bytes) but the file has 254 bytes"),
-            std::string::npos) << e;
+            std::string::npos)
+      << e;
 }
 
 TEST(StlMalformed, TruncatedBinaryWhoseHeaderSaysSolid) {
@@ -130,7 +130,8 @@ TEST(StlMalformed, NanCoordinateInAscii) {
 }
 
 TEST(StlMalformed, AsciiSyntaxErrorNamesTheLine) {
-  std::string text = "solid x\nfacet normal 0 0 1\nouter loop\nvertex 0 0 0\nvertex 1 0 0\nendloop\nendfacet\nendsolid\n";
+  std::string text =
+      "solid x\nfacet normal 0 0 1\nouter loop\nvertex 0 0 0\nvertex 1 0 0\nendloop\nendfacet\nendsolid\n";
   EXPECT_NE(error_of(text).find("part.stl:6: ASCII STL: expected 'vertex', found 'endloop'"), std::string::npos)
       << error_of(text);
 }
@@ -145,9 +146,7 @@ TEST(StlMalformed, AsciiWithNoFacets) {
   EXPECT_NE(error_of("solid empty\nendsolid empty\n").find("no facets"), std::string::npos);
 }
 
-TEST(StlMalformed, ShortGarbage) {
-  EXPECT_NE(error_of("hello").find("not an STL file"), std::string::npos);
-}
+TEST(StlMalformed, ShortGarbage) { EXPECT_NE(error_of("hello").find("not an STL file"), std::string::npos); }
 
 TEST(StlMalformed, MissingFileNamesThePath) {
   try {

@@ -10,6 +10,7 @@
 #include "fabforge/core/heightfield.hpp"
 #include "fabforge/core/stl.hpp"
 #include "fabforge/core/threemf.hpp"
+
 #include "support/test_support.hpp"
 
 namespace fabforge {
@@ -27,8 +28,8 @@ struct Sliced {
 
 Sliced slice(const std::filesystem::path& model, const TempDir& dir) {
   const auto out = dir / (model.stem().string() + ".gcode");
-  test::CommandResult r = test::run_command(
-      {kSlicer, "--export-gcode", "--layer-height", "0.2", "--first-layer-height", "0.2", "-o", out.string(), model.string()});
+  test::CommandResult r = test::run_command({kSlicer, "--export-gcode", "--layer-height", "0.2", "--first-layer-height",
+                                             "0.2", "-o", out.string(), model.string()});
   Sliced s;
   s.exit_code = r.exit_code;
   s.log = r.out + r.err;
@@ -61,7 +62,8 @@ Heightfield stepped_field() {
   for (int y = 0; y < f.height; ++y) {
     for (int x = 0; x < f.width; ++x) {
       const double r = std::hypot(x - 40.0, y - 25.0);
-      f.heights_mm[std::size_t(y * f.width + x)] = static_cast<float>(1.0 + 0.4 * std::floor((25 - std::min(r, 25.0)) / 5));
+      f.heights_mm[std::size_t(y * f.width + x)] =
+          static_cast<float>(1.0 + 0.4 * std::floor((25 - std::min(r, 25.0)) / 5));
       f.mask[std::size_t(y * f.width + x)] = (x > 5 && x < 30 && y > 20 && y < 30) ? 0 : 1;  // a slot through it
     }
   }
@@ -97,11 +99,12 @@ TEST(SlicerInterop, PrusaSlicerReadsOur3mfObjectsAndColourChange) {
   ThreeMFModel model;
   model.objects.push_back({"base", test::make_box({0, 0, 0}, {30, 30, 2}), color::Rgb8{255, 255, 255}});
   model.objects.push_back({"tower", test::make_box({10, 10, 2}, {20, 20, 8}), color::Rgb8{200, 30, 30}});
-  model.extra_files.push_back({"Metadata/Prusa_Slicer_custom_gcode_per_print_z.xml",
-                               "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<custom_gcodes_per_print_z>\n"
-                               "<code print_z=\"4\" type=\"0\" extruder=\"1\" color=\"#C81E1E\" extra=\"\" gcode=\"M600\"/>\n"
-                               "<mode value=\"SingleExtruder\"/>\n</custom_gcodes_per_print_z>\n",
-                               ""});
+  model.extra_files.push_back(
+      {"Metadata/Prusa_Slicer_custom_gcode_per_print_z.xml",
+       "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<custom_gcodes_per_print_z>\n"
+       "<code print_z=\"4\" type=\"0\" extruder=\"1\" color=\"#C81E1E\" extra=\"\" gcode=\"M600\"/>\n"
+       "<mode value=\"SingleExtruder\"/>\n</custom_gcodes_per_print_z>\n",
+       ""});
   write_3mf(dir / "parts.3mf", model);
   Sliced s = slice(dir / "parts.3mf", dir);
   ASSERT_EQ(s.exit_code, 0) << s.log;

@@ -14,9 +14,15 @@
 
 namespace fabforge::color {
 
-struct Rgb { double r = 0, g = 0, b = 0; };
-struct Xyz { double x = 0, y = 0, z = 0; };
-struct Lab { double l = 0, a = 0, b = 0; };
+struct Rgb {
+  double r = 0, g = 0, b = 0;
+};
+struct Xyz {
+  double x = 0, y = 0, z = 0;
+};
+struct Lab {
+  double l = 0, a = 0, b = 0;
+};
 
 /// One sRGB transfer-function sample: encoded in [0, 1] to linear and back.
 double srgb_to_linear(double encoded);

@@ -41,13 +41,12 @@ class InternalError : public std::logic_error {
   using std::logic_error::logic_error;
 };
 
-[[noreturn]] void throw_internal_error(const char* condition, const char* file, int line,
-                                       const std::string& detail);
+[[noreturn]] void throw_internal_error(const char* condition, const char* file, int line, const std::string& detail);
 
 }  // namespace fabforge
 
 /// Checks an internal invariant; throws fabforge::InternalError when it does not hold.
-#define FABFORGE_CHECK(cond, detail)                                              \
-  do {                                                                            \
+#define FABFORGE_CHECK(cond, detail)                                                    \
+  do {                                                                                  \
     if (!(cond)) ::fabforge::throw_internal_error(#cond, __FILE__, __LINE__, (detail)); \
   } while (false)

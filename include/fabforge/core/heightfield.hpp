@@ -33,7 +33,8 @@ struct Heightfield {
   std::vector<std::uint8_t> mask;  ///< empty: every pixel; else nonzero = printed
 
   bool printed(int x, int y) const {
-    return mask.empty() || mask[static_cast<std::size_t>(y) * static_cast<std::size_t>(width) + static_cast<std::size_t>(x)] != 0;
+    return mask.empty() ||
+           mask[static_cast<std::size_t>(y) * static_cast<std::size_t>(width) + static_cast<std::size_t>(x)] != 0;
   }
   float at(int x, int y) const {
     return heights_mm[static_cast<std::size_t>(y) * static_cast<std::size_t>(width) + static_cast<std::size_t>(x)];

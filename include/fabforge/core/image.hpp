@@ -29,15 +29,21 @@ struct Image {
 
   Image() = default;
   Image(int w, int h, int c, Encoding e = Encoding::srgb, T fill = T{})
-      : width(w), height(h), channels(c), encoding(e),
+      : width(w),
+        height(h),
+        channels(c),
+        encoding(e),
         pixels(static_cast<std::size_t>(w) * static_cast<std::size_t>(h) * static_cast<std::size_t>(c), fill) {}
 
   bool empty() const noexcept { return pixels.empty(); }
   bool has_alpha() const noexcept { return channels == 2 || channels == 4; }
-  std::size_t pixel_count() const noexcept { return static_cast<std::size_t>(width) * static_cast<std::size_t>(height); }
+  std::size_t pixel_count() const noexcept {
+    return static_cast<std::size_t>(width) * static_cast<std::size_t>(height);
+  }
   std::size_t index(int x, int y, int c = 0) const noexcept {
     return (static_cast<std::size_t>(y) * static_cast<std::size_t>(width) + static_cast<std::size_t>(x)) *
-               static_cast<std::size_t>(channels) + static_cast<std::size_t>(c);
+               static_cast<std::size_t>(channels) +
+           static_cast<std::size_t>(c);
   }
   T& at(int x, int y, int c = 0) noexcept { return pixels[index(x, y, c)]; }
   const T& at(int x, int y, int c = 0) const noexcept { return pixels[index(x, y, c)]; }

@@ -33,9 +33,9 @@ void parallel_for(std::size_t begin, std::size_t end, std::size_t grain, Body&& 
   grain = std::max<std::size_t>(grain, 1);
 #if FABFORGE_WITH_TBB
   if (end - begin > grain && end - begin >= kSerialThreshold) {
-    tbb::parallel_for(tbb::blocked_range<std::size_t>(begin, end, grain),
-                      [&](const tbb::blocked_range<std::size_t>& r) { body(r.begin(), r.end()); },
-                      tbb::simple_partitioner());
+    tbb::parallel_for(
+        tbb::blocked_range<std::size_t>(begin, end, grain),
+        [&](const tbb::blocked_range<std::size_t>& r) { body(r.begin(), r.end()); }, tbb::simple_partitioner());
     return;
   }
 #endif

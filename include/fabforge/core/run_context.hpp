@@ -29,8 +29,8 @@ struct ProgressEvent {
   std::string_view stage;  ///< e.g. "meshing"
   std::string_view unit;   ///< e.g. "rows"
   std::uint64_t done = 0;
-  std::uint64_t total = 0;             ///< 0 when unknown
-  double elapsed_s = 0;                ///< since the task began
+  std::uint64_t total = 0;  ///< 0 when unknown
+  double elapsed_s = 0;     ///< since the task began
   bool finished = false;
 };
 
