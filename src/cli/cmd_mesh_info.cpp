@@ -29,9 +29,7 @@ struct LoadedMesh {
 };
 
 LoadedMesh load(const std::string& path) {
-  std::string ext = std::filesystem::path(path).extension().string();
-  std::transform(ext.begin(), ext.end(), ext.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  const std::string ext = lowercase_extension(path);
   LoadedMesh m;
   if (ext == ".3mf") {
     ThreeMFModel model = read_3mf(path);

@@ -11,19 +11,15 @@
 
 namespace fabforge {
 
-namespace {
-
-std::string lower_extension(const std::filesystem::path& path) {
+std::string lowercase_extension(const std::filesystem::path& path) {
   std::string ext = path.extension().string();
   std::transform(ext.begin(), ext.end(), ext.begin(),
                  [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   return ext;
 }
 
-}  // namespace
-
 Mesh read_mesh(const std::filesystem::path& path) {
-  const std::string ext = lower_extension(path);
+  const std::string ext = lowercase_extension(path);
   if (ext == ".stl") return read_stl(path);
   if (ext == ".obj") return read_obj(path);
   if (ext == ".3mf") return merge_objects(read_3mf(path));
@@ -31,7 +27,7 @@ Mesh read_mesh(const std::filesystem::path& path) {
 }
 
 void write_mesh(const std::filesystem::path& path, const Mesh& mesh, std::string_view name) {
-  const std::string ext = lower_extension(path);
+  const std::string ext = lowercase_extension(path);
   if (ext == ".stl") return write_stl(path, mesh, StlFormat::binary, name);
   if (ext == ".3mf") {
     ThreeMFModel model;

@@ -161,15 +161,7 @@ void append_element(std::string& out, std::string_view indent_and_tag,
   out += empty ? "/>\n" : ">\n";
 }
 
-std::string hex_rgba(color::Rgb8 c) {
-  constexpr char digits[] = "0123456789ABCDEF";
-  std::string s = "#";
-  for (std::uint8_t v : {c.r, c.g, c.b, std::uint8_t{255}}) {
-    s += digits[v >> 4];
-    s += digits[v & 15];
-  }
-  return s;
-}
+std::string hex_rgba(color::Rgb8 c) { return color::to_hex(c) + "FF"; }
 
 char* put(char* p, std::string_view s) {
   std::memcpy(p, s.data(), s.size());
@@ -449,13 +441,8 @@ bool parse_number(std::string_view s, T& out) {
 
 std::optional<color::Rgb8> parse_display_color(std::string_view s) {
   s = trim(s);
-  if ((s.size() != 7 && s.size() != 9) || s.front() != '#') return std::nullopt;
-  std::array<std::uint8_t, 4> c{};  // alpha, if present, is checked and dropped
-  for (std::size_t i = 0; 1 + 2 * i < s.size(); ++i) {
-    const char* p = s.data() + 1 + 2 * i;
-    if (std::from_chars(p, p + 2, c[i], 16).ptr != p + 2) return std::nullopt;
-  }
-  return color::Rgb8{c[0], c[1], c[2]};
+  if (s.empty() || s.front() != '#') return std::nullopt;  // the '#' is optional elsewhere, not in 3MF
+  return color::parse_hex(s);
 }
 
 double unit_scale_mm(std::string_view unit) {
