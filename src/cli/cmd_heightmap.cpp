@@ -33,9 +33,9 @@ struct HeightmapOptions {
 ImageF load_grey_alpha(const HeightmapOptions& o, double& pixel_mm) {
   ImageF img = load_imagef(o.input, Encoding::srgb, 2);
   const int long_px = std::max(img.width, img.height);
-  const int want = std::max(1, static_cast<int>(std::lround(o.size_mm / o.pixel_mm)));
+  const double want = std::max(1.0, std::round(o.size_mm / o.pixel_mm));  // double: no int overflow
   if (want < long_px) {
-    const double s = static_cast<double>(want) / long_px;
+    const double s = want / long_px;
     img = resize_area(img, std::max(1, static_cast<int>(std::lround(img.width * s))),
                       std::max(1, static_cast<int>(std::lround(img.height * s))));
   }
@@ -62,8 +62,10 @@ Heightfield to_heightfield(const ImageF& img, double pixel_mm, const HeightmapOp
 }
 
 void validate(const HeightmapOptions& o) {
-  if (!(o.size_mm > 0)) throw usage_error("--size-mm must be positive");
-  if (!(o.pixel_mm > 0)) throw usage_error("--pixel-mm must be positive");
+  if (!(o.size_mm > 0) || !(o.size_mm <= 10000)) throw usage_error("--size-mm must be positive and at most 10000");
+  if (!(o.pixel_mm >= 0.001) || !(o.pixel_mm <= o.size_mm)) {
+    throw usage_error("--pixel-mm must be at least 0.001 and at most --size-mm");
+  }
   if (!(o.base_mm > 0)) throw usage_error("--base-mm must be positive: the solid needs a floor");
   if (!(o.relief_mm >= 0)) throw usage_error("--relief-mm must not be negative");
   if (!(o.layer_mm >= 0)) throw usage_error("--layer-mm must not be negative");
@@ -88,11 +90,10 @@ void run_heightmap(const HeightmapOptions& o, CommandEnv& env) {
   task->advance();
   task->finish();
   const BoundingBox b = mesh_bounds(mesh);
-  char line[256];
-  std::snprintf(line, sizeof line, "wrote %s: %zu triangles, %dx%d px at %.3f mm, %.1f x %.1f x %.2f mm\n",
-                o.output.c_str(), mesh.triangle_count(), field.width, field.height, pixel_mm, b.size().x, b.size().y,
-                b.size().z);
-  env.out() << line;
+  char dims[160];
+  std::snprintf(dims, sizeof dims, "%zu triangles, %dx%d px at %.3f mm, %.1f x %.1f x %.2f mm\n", mesh.triangle_count(),
+                field.width, field.height, pixel_mm, b.size().x, b.size().y, b.size().z);
+  env.out() << "wrote " << o.output << ": " << dims;
 }
 
 }  // namespace

@@ -113,9 +113,10 @@ void register_mesh_info(CLI::App& app, CommandEnv& env) {
   sub->add_flag("--json", opts->json, "Print the report as JSON");
   sub->callback([opts, &env] {
     const LoadedMesh m = load(opts->path);
+    env.context().throw_if_cancelled();
     const MeshReport r = env.context().run([&] { return analyze_mesh(m.mesh); });
     if (opts->json) {
-      env.out() << to_json(opts->path, m, r).dump(2) << "\n";
+      env.out() << to_json(opts->path, m, r).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
     } else {
       print_text(env.out(), opts->path, m, r);
     }

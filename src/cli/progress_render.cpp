@@ -48,7 +48,7 @@ std::string format_rate(double per_second, std::string_view unit) {
 }
 
 double estimate_remaining_s(const ProgressEvent& e) {
-  if (e.finished) return 0;
+  if (e.finished) return 0;  // also when aborted: nothing more is coming
   if (e.total == 0 || e.done == 0 || e.elapsed_s <= 0) return -1;
   const double rate = static_cast<double>(e.done) / e.elapsed_s;
   return static_cast<double>(e.total > e.done ? e.total - e.done : 0) / rate;
@@ -72,13 +72,14 @@ std::string rate_text(const ProgressEvent& e) {
 }
 
 std::string time_text(const ProgressEvent& e) {
+  if (e.aborted) return "stopped after " + format_duration(e.elapsed_s);
   std::string s = e.finished ? "in " : "ETA ";
   s += format_duration(e.finished ? e.elapsed_s : estimate_remaining_s(e));
   return s;
 }
 
 int percent(const ProgressEvent& e) {
-  if (e.finished) return 100;
+  if (e.finished && !e.aborted) return 100;
   if (e.total == 0) return -1;
   return static_cast<int>(std::min<std::uint64_t>(100, e.done * 100 / e.total));
 }
@@ -134,6 +135,7 @@ StreamProgress::StreamProgress(std::FILE* stream, bool live_bar, int width, std:
       plain_interval_s_(std::chrono::duration<double>(plain_interval).count()) {}
 
 void StreamProgress::update(const ProgressEvent& e) {
+  std::lock_guard lock(mutex_);  // tasks of different stages may report from different threads
   if (live_bar_) {
     // \r and erase-to-end-of-line redraw the bar in place; a finished task keeps its line.
     std::fprintf(stream_, "\r%s\x1b[K", render_bar(e, width_ - 1).c_str());

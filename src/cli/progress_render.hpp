@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdio>
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include "fabforge/core/run_context.hpp"
@@ -40,6 +41,7 @@ class StreamProgress final : public ProgressSink {
   double plain_interval_s_;
   double last_plain_s_ = -1e9;
   std::string last_stage_;
+  std::mutex mutex_;
 };
 
 /// The sink for a mode; `automatic` picks a bar when `stream` is a terminal, else plain lines.

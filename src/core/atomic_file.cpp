@@ -1,5 +1,6 @@
 #include "fabforge/core/atomic_file.hpp"
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -22,6 +23,21 @@ fs::path make_temp_name(const fs::path& destination) {
   std::string name = "." + destination.filename().string() + ".tmp-" + std::to_string(::getpid()) + "-" +
                      std::to_string(counter.fetch_add(1));
   return dir.empty() ? fs::path(name) : dir / name;
+}
+
+// fsync a file or directory; failures of the directory sync are not fatal (some file systems
+// do not support it), failures on the file are.
+void sync_path(const fs::path& path) {
+  const bool is_dir = fs::is_directory(path);
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | (is_dir ? O_DIRECTORY : 0));
+  if (fd < 0) {
+    if (is_dir) return;
+    throw runtime_error("cannot write '" + path.string() + "': " + std::strerror(errno));
+  }
+  const int rc = ::fsync(fd);
+  const int err = errno;
+  ::close(fd);
+  if (rc != 0 && !is_dir) throw runtime_error("cannot write '" + path.string() + "': " + std::strerror(err));
 }
 
 }  // namespace
@@ -52,9 +68,14 @@ void AtomicFile::commit() {
   if (!fs::exists(temp_, ec)) {
     throw runtime_error("cannot write '" + destination_.string() + "': nothing was written");
   }
+  // Flush the data to disk before the rename makes it visible, so that a crash or power loss
+  // right after leaves either the old file or the complete new one.
+  sync_path(temp_);
   fs::rename(temp_, destination_, ec);
   if (ec) throw runtime_error("cannot write '" + destination_.string() + "': " + ec.message());
   committed_ = true;
+  const fs::path dir = destination_.parent_path();
+  sync_path(dir.empty() ? fs::path(".") : dir);  // make the rename itself durable
 }
 
 void write_file_atomic(const fs::path& path, std::string_view bytes) {
@@ -63,7 +84,7 @@ void write_file_atomic(const fs::path& path, std::string_view bytes) {
     std::ofstream out(file.temp_path(), std::ios::binary | std::ios::trunc);
     if (!out) throw runtime_error("cannot write '" + path.string() + "': " + std::strerror(errno));
     out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-    out.flush();
+    out.close();  // errors that only show at close (disk full, NFS) count too
     if (!out) throw runtime_error("cannot write '" + path.string() + "': write failed (disk full?)");
   }
   file.commit();

@@ -193,17 +193,18 @@ std::vector<std::uint32_t> cluster_vertices(const std::vector<Vec3f>& vertices, 
   }
   const double cell = tolerance, tol2 = double(tolerance) * tolerance;
   std::unordered_map<CellKey, std::vector<std::uint32_t>, CellKeyHash> grid;
-  auto cell_of = [&](Vec3f v) {
-    return CellKey{static_cast<std::int64_t>(std::floor(v.x / cell)), static_cast<std::int64_t>(std::floor(v.y / cell)),
-                   static_cast<std::int64_t>(std::floor(v.z / cell))};
+  // Clamped so that far-out coordinates (finite but huge) cannot overflow the cell arithmetic.
+  constexpr double kMaxCell = 4.0e18;
+  auto cell_coord = [&](float v) {
+    return static_cast<std::int64_t>(std::clamp(std::floor(v / cell), -kMaxCell, kMaxCell));
   };
   for (std::uint32_t i = 0; i < vertices.size(); ++i) {
     const Vec3f v = vertices[i];
-    const CellKey c = cell_of(v);
-    std::uint32_t found = i;
-    for (std::int64_t dz = -1; dz <= 1 && found == i; ++dz)
-      for (std::int64_t dy = -1; dy <= 1 && found == i; ++dy)
-        for (std::int64_t dx = -1; dx <= 1 && found == i; ++dx) {
+    const CellKey c{cell_coord(v.x), cell_coord(v.y), cell_coord(v.z)};
+    std::uint32_t found = i;  // the lowest-numbered representative within tolerance
+    for (std::int64_t dz = -1; dz <= 1; ++dz)
+      for (std::int64_t dy = -1; dy <= 1; ++dy)
+        for (std::int64_t dx = -1; dx <= 1; ++dx) {
           auto it = grid.find(CellKey{c.x + dx, c.y + dy, c.z + dz});
           if (it == grid.end()) continue;
           for (std::uint32_t j : it->second) {
@@ -221,7 +222,10 @@ std::vector<std::uint32_t> cluster_vertices(const std::vector<Vec3f>& vertices, 
 
 Mesh index_triangle_soup(const std::vector<Vec3f>& corners) {
   if (corners.size() % 3 != 0) throw usage_error("a triangle soup needs three corners per triangle");
-  FABFORGE_CHECK(corners.size() < std::numeric_limits<std::uint32_t>::max(), "mesh too large for 32-bit indices");
+  if (corners.size() >= std::numeric_limits<std::uint32_t>::max()) {
+    throw input_error("mesh has " + std::to_string(corners.size() / 3) +
+                      " triangles; fabforge handles at most 1.4 billion (32-bit vertex indices)");
+  }
   Mesh mesh;
   ExactVertexTable table(corners.size() / 2 + 1);
   mesh.triangles.resize(corners.size() / 3);
@@ -235,6 +239,7 @@ Mesh index_triangle_soup(const std::vector<Vec3f>& corners) {
 }
 
 Mesh weld_vertices(const Mesh& mesh, float tolerance_mm) {
+  if (!std::isfinite(tolerance_mm)) throw usage_error("weld tolerance must be a finite number of millimetres");
   const std::vector<std::uint32_t> rep = cluster_vertices(mesh.vertices, tolerance_mm);
   Mesh out;
   out.triangles.reserve(mesh.triangles.size());
@@ -256,6 +261,10 @@ Mesh weld_vertices(const Mesh& mesh, float tolerance_mm) {
 }
 
 void append_mesh(Mesh& a, const Mesh& b) {
+  if (&a == &b) {  // appending a mesh to itself: copy first, the loops below would read moved storage
+    const Mesh copy = b;
+    return append_mesh(a, copy);
+  }
   const auto offset = static_cast<std::uint32_t>(a.vertices.size());
   FABFORGE_CHECK(a.vertices.size() + b.vertices.size() < std::numeric_limits<std::uint32_t>::max(),
                  "mesh too large for 32-bit indices");

@@ -8,6 +8,8 @@
 #include "fabforge/core/atomic_file.hpp"
 #include "fabforge/core/error.hpp"
 
+#include "text_number.hpp"
+
 namespace fabforge {
 
 namespace {
@@ -44,10 +46,8 @@ struct Parser {
 
   float number(std::string_view tok) const {
     float value = 0;
-    auto [ptr, ec] = std::from_chars(tok.data(), tok.data() + tok.size(), value);
     if (tok.empty()) fail("vertex needs three coordinates");
-    if (ec != std::errc() || ptr != tok.data() + tok.size())
-      fail("expected a number, found '" + std::string(tok) + "'");
+    if (!detail::parse_float(tok, value)) fail("expected a number, found '" + std::string(tok) + "'");
     if (!std::isfinite(value)) fail("NaN or infinite coordinate '" + std::string(tok) + "'");
     return value;
   }

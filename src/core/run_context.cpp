@@ -20,7 +20,7 @@ ProgressTask::ProgressTask(ProgressSink* sink, std::string stage, std::uint64_t 
   report(false);
 }
 
-ProgressTask::~ProgressTask() { finish(); }
+ProgressTask::~ProgressTask() { report(true, true); }
 
 void ProgressTask::advance(std::uint64_t n) {
   done_.fetch_add(n, std::memory_order_relaxed);
@@ -42,7 +42,7 @@ void ProgressTask::finish() {
   report(true);
 }
 
-void ProgressTask::report(bool finished) {
+void ProgressTask::report(bool finished, bool aborted) {
   if (!sink_) return;
   std::lock_guard lock(report_mutex_);
   if (finished_) return;
@@ -53,6 +53,7 @@ void ProgressTask::report(bool finished) {
   e.total = total_;
   e.elapsed_s = std::chrono::duration<double>(Clock::now() - start_).count();
   e.finished = finished;
+  e.aborted = aborted;
   if (finished) finished_ = true;
   sink_->update(e);
 }

@@ -9,6 +9,8 @@
 #include "fabforge/core/atomic_file.hpp"
 #include "fabforge/core/error.hpp"
 
+#include "text_number.hpp"
+
 namespace fabforge {
 
 namespace {
@@ -97,8 +99,7 @@ class Tokens {
   float number() {
     std::string_view tok = next();
     float value = 0;
-    auto [ptr, ec] = std::from_chars(tok.data(), tok.data() + tok.size(), value);
-    if (ec != std::errc() || ptr != tok.data() + tok.size()) fail("expected a number, found " + describe(tok));
+    if (!detail::parse_float(tok, value)) fail("expected a number, found " + describe(tok));
     if (!std::isfinite(value)) fail("NaN or infinite coordinate '" + std::string(tok) + "'");
     return value;
   }

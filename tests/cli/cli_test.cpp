@@ -85,6 +85,28 @@ TEST(Cli, MeshInfoJson) {
   EXPECT_EQ(j["bounding_box"]["size"][2], 3.0);
 }
 
+TEST(Cli, MeshInfoJsonSurvivesNonUtf8FileNames) {
+  TempDir dir;
+  const auto path = dir / "caf\xe9.stl";
+  write_stl(path, test::make_box({0, 0, 0}, {1, 1, 1}));
+  CommandResult r = fabforge({"mesh-info", "--json", path.string()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(nlohmann::json::parse(r.out)["triangles"], 12);
+}
+
+TEST(Cli, AbsurdSizesAreUsageErrors) {
+  TempDir dir;
+  const auto png = make_picture(dir);
+  for (const auto& args : std::vector<std::vector<std::string>>{
+           {"--size-mm", "3000000", "--pixel-mm", "0.001"}, {"--size-mm", "inf"}, {"--pixel-mm", "0"}}) {
+    std::vector<std::string> cmd{"heightmap", png.string(), "-o", (dir / "a.stl").string()};
+    cmd.insert(cmd.end(), args.begin(), args.end());
+    CommandResult r = fabforge(cmd);
+    EXPECT_EQ(r.exit_code, 2) << args[1] << ": " << r.err;
+  }
+  EXPECT_FALSE(std::filesystem::exists(dir / "a.stl"));
+}
+
 TEST(Cli, MissingAndMalformedInputsExitOne) {
   TempDir dir;
   CommandResult missing = fabforge({"mesh-info", (dir / "missing.stl").string()});

@@ -65,6 +65,13 @@ TEST(Render, PlainLine) {
   EXPECT_EQ(render_line(event(1000, 1000, 2, true)), "meshing: 100% (1000/1000 rows, 500 rows/s, in 2.0s)");
 }
 
+TEST(Render, AbortedTaskIsNotShownAsComplete) {
+  ProgressEvent e = event(2, 3, 0.5, true);
+  e.aborted = true;
+  EXPECT_EQ(render_line(e), "meshing: 66% (2/3 rows, 4 rows/s, stopped after 0.5s)");
+  EXPECT_EQ(render_bar(e, 100).find("100%"), std::string::npos);
+}
+
 TEST(StreamProgress, PlainModeWritesPeriodicLines) {
   char* buf = nullptr;
   std::size_t len = 0;

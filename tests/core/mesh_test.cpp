@@ -118,6 +118,35 @@ TEST(Weld, ToleranceMergesNearbyVerticesAndDropsCollapsedTriangles) {
   EXPECT_EQ(exact.vertices.size(), 5u);
 }
 
+TEST(Weld, HugeCoordinatesAndBadTolerances) {
+  Mesh m;
+  m.vertices = {{1e30f, 0, 0}, {1e30f, 1, 0}, {-1e30f, 0, 0}, {1e30f, 0, 0}};
+  m.triangles = {{0, 1, 2}, {3, 2, 1}};
+  Mesh w = weld_vertices(m, 1e-3f);
+  EXPECT_EQ(w.vertices.size(), 3u);
+  EXPECT_THROW(weld_vertices(m, std::numeric_limits<float>::quiet_NaN()), Error);
+}
+
+TEST(Weld, ClusterRepresentativeIsTheFirstVertexWithinTolerance) {
+  // Vertex 2 is within tolerance of both 0 and 1 (which are not within tolerance of each other);
+  // it must join vertex 0, the first in input order, whatever grid cells they fall in.
+  Mesh m;
+  m.vertices = {{0.0f, 0, 0}, {0.0018f, 0, 0}, {0.0009f, 0, 0}, {0, 1, 0}, {0, 0, 1}};
+  m.triangles = {{0, 3, 4}, {1, 3, 4}, {2, 3, 4}};
+  Mesh w = weld_vertices(m, 0.001f);
+  ASSERT_EQ(w.triangles.size(), 3u);
+  EXPECT_EQ(w.triangles[2][0], w.triangles[0][0]);
+  EXPECT_NE(w.triangles[1][0], w.triangles[0][0]);
+}
+
+TEST(AppendMesh, ToItself) {
+  Mesh m = make_tetrahedron();
+  append_mesh(m, m);
+  EXPECT_EQ(m.triangles.size(), 8u);
+  EXPECT_EQ(m.vertices.size(), 8u);
+  EXPECT_NEAR(mesh_volume(m), 2 * 1000.0 / 6.0, 1e-9);
+}
+
 TEST(Weld, NegativeZeroEqualsZero) {
   Mesh m;
   m.vertices = {{0, 0, 0}, {-0.0f, 0, 0}, {1, 0, 0}, {0, 1, 0}};

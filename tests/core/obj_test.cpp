@@ -58,6 +58,12 @@ TEST(Obj, NegativeIndicesCountBackFromTheLastVertex) {
   EXPECT_EQ(m.triangles[1], (Triangle{0, 1, 3}));
 }
 
+TEST(Obj, PlusSignsAndUnderflowAreNumbers) {
+  Mesh m = parse_obj("v +1 0 1e-50\nv 0 1 0\nv 0 0 1\nf 1 2 3\n");
+  EXPECT_EQ(m.vertices[0].x, 1.0f);
+  EXPECT_EQ(m.vertices[0].z, 0.0f);
+}
+
 TEST(Obj, ReadFromFile) {
   test::TempDir dir;
   test::write_bytes(dir / "c.obj", kCube);

@@ -28,6 +28,7 @@ TEST(Progress, ReportsStartAndFinishWithCounts) {
   {
     ProgressTask task(&sink, "meshing", 10, "rows", std::chrono::milliseconds(0));
     for (int i = 0; i < 10; ++i) task.advance();
+    task.finish();
   }
   ASSERT_GE(sink.events.size(), 2u);
   EXPECT_EQ(sink.events.front().done, 0u);
@@ -36,7 +37,22 @@ TEST(Progress, ReportsStartAndFinishWithCounts) {
   EXPECT_EQ(sink.events.back().done, 10u);
   EXPECT_EQ(sink.events.back().total, 10u);
   EXPECT_EQ(sink.stages.back(), "meshing");
+  EXPECT_FALSE(sink.events.back().aborted);
   for (std::size_t i = 1; i < sink.events.size(); ++i) EXPECT_GE(sink.events[i].done, sink.events[i - 1].done);
+}
+
+TEST(Progress, TaskDestroyedWithoutFinishReportsAborted) {
+  RecordingSink sink;
+  try {
+    ProgressTask task(&sink, "writing", 3, "steps");
+    task.advance(2);
+    throw std::runtime_error("disk full");
+  } catch (const std::runtime_error&) {
+  }
+  ASSERT_FALSE(sink.events.empty());
+  EXPECT_TRUE(sink.events.back().finished);
+  EXPECT_TRUE(sink.events.back().aborted);
+  EXPECT_EQ(sink.events.back().done, 2u);
 }
 
 TEST(Progress, ThrottlesUpdates) {

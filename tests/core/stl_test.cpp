@@ -88,6 +88,23 @@ TEST(Stl, AsciiWithCrlfAndOddSpacingParses) {
   EXPECT_EQ(m.vertices[1], (Vec3f{1, 0, 0}));
 }
 
+TEST(Stl, AsciiAcceptsPlusSignsAndFloatUnderflow) {
+  // Exporters write these; C's strtof accepts them, so must we.
+  std::string text =
+      "solid t\nfacet normal 0 0 1e-50\nouter loop\nvertex +1 0 0\nvertex 0 +1.5e+0 0\nvertex 0 0 1e-60\n"
+      "endloop\nendfacet\nendsolid\n";
+  Mesh m = parse_stl(text);
+  ASSERT_EQ(m.vertices.size(), 3u);
+  EXPECT_EQ(m.vertices[0], (Vec3f{1, 0, 0}));
+  EXPECT_EQ(m.vertices[1], (Vec3f{0, 1.5f, 0}));
+  EXPECT_EQ(m.vertices[2], (Vec3f{0, 0, 0}));
+  EXPECT_NE(
+      error_of("solid t\nfacet normal 0 0 1\nouter loop\nvertex 1e50 0 0\n").find("expected a number, found '1e50'"),
+      std::string::npos);
+  EXPECT_NE(error_of("solid t\nfacet normal 0 0 1\nouter loop\nvertex ++1 0 0\n").find("expected a number"),
+            std::string::npos);
+}
+
 TEST(StlMalformed, EmptyFile) { EXPECT_NE(error_of("").find("part.stl: empty file"), std::string::npos); }
 
 TEST(StlMalformed, TruncatedBinary) {

@@ -30,7 +30,7 @@ inline constexpr std::size_t kSerialThreshold = 2;
 template <class Body>
 void parallel_for(std::size_t begin, std::size_t end, std::size_t grain, Body&& body) {
   if (end <= begin) return;
-  grain = std::max<std::size_t>(grain, 1);
+  grain = std::clamp<std::size_t>(grain, 1, end - begin);  // also keeps lo + grain from overflowing
 #if FABFORGE_WITH_TBB
   if (end - begin > grain && end - begin >= kSerialThreshold) {
     tbb::parallel_for(
@@ -55,7 +55,7 @@ void parallel_for_each_index(std::size_t begin, std::size_t end, std::size_t gra
 template <class T, class Map, class Combine>
 T parallel_reduce(std::size_t begin, std::size_t end, std::size_t grain, T identity, Map&& map, Combine&& combine) {
   if (end <= begin) return identity;
-  grain = std::max<std::size_t>(grain, 1);
+  grain = std::clamp<std::size_t>(grain, 1, end - begin);  // also keeps lo + grain from overflowing
   const std::size_t chunks = (end - begin + grain - 1) / grain;
   std::vector<T> partial(chunks, identity);
   parallel_for(0, chunks, 1, [&](std::size_t lo, std::size_t hi) {

@@ -32,6 +32,8 @@ struct ProgressEvent {
   std::uint64_t total = 0;  ///< 0 when unknown
   double elapsed_s = 0;     ///< since the task began
   bool finished = false;
+  /// The task ended without finish(): the stage failed or was cancelled part-way.
+  bool aborted = false;
 };
 
 /// Receives progress snapshots. Calls are serialized per task but may come from any thread.
@@ -52,11 +54,12 @@ class ProgressTask {
   ProgressTask& operator=(const ProgressTask&) = delete;
 
   void advance(std::uint64_t n = 1);
-  void finish();  ///< idempotent; also called by the destructor
+  void finish();  ///< marks the task done; idempotent
+  /// A task destroyed without finish() reports one last event with `aborted` set.
   std::uint64_t done() const noexcept { return done_.load(std::memory_order_relaxed); }
 
  private:
-  void report(bool finished);
+  void report(bool finished, bool aborted = false);
   ProgressSink* sink_;
   std::string stage_, unit_;
   std::uint64_t total_;
