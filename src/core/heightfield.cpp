@@ -215,15 +215,46 @@ WallSegment step(float a, float b, int toward_a) {
   return {a < b ? toward_a : -toward_a, std::min(a, b), std::max(a, b), std::max(a, b)};
 }
 
+/// The vertical edge [lo, hi] along which the columns of two diagonal pixels touch at a corner:
+/// both pixels of one diagonal are above both of the other over it. hi == 0: no such edge.
+struct DiagonalTouch {
+  float lo = 0, hi = 0;
+};
+
+DiagonalTouch diagonal_touch(float back_left, float back_right, float front_left, float front_right) {
+  // The back pixels lie on different diagonals, so they differ at a saddle: a cheap test that
+  // passes over flat ground, where most corners are.
+  if (back_left == back_right) return {};
+  const float main_lo = std::min(back_left, front_right), main_hi = std::max(back_left, front_right);
+  const float anti_lo = std::min(back_right, front_left), anti_hi = std::max(back_right, front_left);
+  if (main_lo > anti_hi) return {anti_hi, main_lo};
+  if (anti_lo > main_hi) return {main_hi, anti_lo};
+  return {};
+}
+
+/// At a saddle corner four walls share the touching edge. Splitting its top vertex gives each
+/// column its own copy of the edge, as every face at that vertex belongs to one of the two high
+/// columns. The bottom vertex is split too where it is the floor (the low pixels are holes); above
+/// the floor the low pixel's top joins the two columns' walls there, and the vertex must stay one.
+/// `around`: the heights of the pixels at the back left, back right, front left and front right.
+void split_saddle(CornerGrid& grid, int cx, int cy, const std::array<float, 4>& around) {
+  const DiagonalTouch t = diagonal_touch(around[0], around[1], around[2], around[3]);
+  if (t.hi == 0) return;
+  grid.split(cx, cy, t.hi);
+  if (t.lo == 0) grid.split(cx, cy, 0.0f);
+}
+
 GridFaces stepped_faces(const Heightfield& f, CornerGrid& grid) {
   parallel_for_each_index(0, static_cast<std::size_t>(grid.corners_y()), kRowGrain, [&](std::size_t row) {
     const int cy = static_cast<int>(row);
     for (int cx = 0; cx < grid.corners_x(); ++cx) {
-      std::array<float, CornerGrid::kMaxHeights> z{0.0f, solid_height(f, cx - 1, cy - 1), solid_height(f, cx, cy - 1),
-                                                   solid_height(f, cx - 1, cy), solid_height(f, cx, cy)};
+      const std::array<float, 4> around{solid_height(f, cx - 1, cy - 1), solid_height(f, cx, cy - 1),
+                                        solid_height(f, cx - 1, cy), solid_height(f, cx, cy)};
+      std::array<float, CornerGrid::kMaxHeights> z{0.0f, around[0], around[1], around[2], around[3]};
       std::sort(z.begin(), z.end());
       const auto n = static_cast<int>(std::unique(z.begin(), z.end()) - z.begin());
       grid.set_heights(cx, cy, z.data(), n);
+      split_saddle(grid, cx, cy, around);
     }
   });
   GridFaces faces;
@@ -307,6 +338,16 @@ GridFaces smooth_faces(const Heightfield& f, CornerGrid& grid) {
     for (int cx = 0; cx < grid.corners_x(); ++cx) {
       const float z[2] = {0.0f, corner(cx, cy)};
       grid.set_heights(cx, cy, z, z[1] > 0 ? 2 : 1);
+      // The walls stand only on the outline: printed pixels touch along an edge where the mask
+      // is diagonal (never without a mask: on the field's border the pixels are side by side),
+      // from the floor to the corner height; split both ends.
+      if (f.mask.empty()) continue;
+      const DiagonalTouch t = diagonal_touch(solid_height(f, cx - 1, cy - 1), solid_height(f, cx, cy - 1),
+                                             solid_height(f, cx - 1, cy), solid_height(f, cx, cy));
+      if (t.hi > 0 && t.lo == 0) {
+        grid.split(cx, cy, z[0]);
+        grid.split(cx, cy, z[1]);
+      }
     }
   });
   GridFaces faces;

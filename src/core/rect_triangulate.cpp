@@ -40,8 +40,15 @@ void CornerGrid::set_heights(int cx, int cy, const float* z, int count) {
   count_[c] = static_cast<std::uint8_t>(count);
 }
 
+void CornerGrid::split(int cx, int cy, float z) {
+  const std::size_t c = corner(cx, cy);
+  const int k = slot(c, z);
+  FABFORGE_CHECK(k >= 0, "split at a height its grid corner does not have");
+  count_[c] = static_cast<std::uint8_t>(count_[c] | (1u << (kSplitShift + static_cast<unsigned>(k))));
+}
+
 int CornerGrid::slot(std::size_t c, float z) const {
-  for (int k = 0; k < count_[c]; ++k) {
+  for (int k = 0; k < height_count(c); ++k) {
     if (z_[c][static_cast<std::size_t>(k)] == z) return k;
   }
   return -1;
@@ -59,8 +66,10 @@ constexpr std::array<std::uint8_t, 1u << CornerGrid::kMaxHeights> kBitCount = []
 
 }  // namespace
 
-std::uint32_t CornerGrid::index_of(std::size_t c, int k) const {
-  return first_[c] + kBitCount[used_[c] & ((1u << k) - 1u)];
+std::uint32_t CornerGrid::index_of(std::size_t c, int k, int side) const {
+  // Branch-free: in a noisy field a third of the corners are saddles.
+  const unsigned below = used_[c] & ((1u << k) - 1u), split = split_mask(c);
+  return first_[c] + kBitCount[below] + kBitCount[below & split] + ((split >> k) & static_cast<unsigned>(side) & 1u);
 }
 
 void CornerGrid::mark(const GridPoint& p) {
@@ -78,7 +87,7 @@ std::vector<Vec3f> CornerGrid::number_vertices() {
   std::uint64_t next = 0;
   for (std::size_t c = 0; c < used_.size(); ++c) {
     first_[c] = static_cast<std::uint32_t>(next);
-    next += kBitCount[used_[c]];
+    next += kBitCount[used_[c]] + kBitCount[used_[c] & split_mask(c)];
     if (next >= std::numeric_limits<std::uint32_t>::max() / 2) {
       throw usage_error("heightfield too large: the mesh would need more than 2^31 vertices");
     }
@@ -89,26 +98,30 @@ std::vector<Vec3f> CornerGrid::number_vertices() {
     for (int cx = 0; cx < corners_x(); ++cx) {
       const std::size_t c = corner(cx, cy);
       std::uint32_t i = first_[c];
-      for (int k = 0; k < count_[c]; ++k) {
-        if ((used_[c] >> k) & 1u) positions[i++] = world(cx, cy, z_[c][static_cast<std::size_t>(k)]);
+      const unsigned used = used_[c], split = split_mask(c);
+      for (int k = 0, n = height_count(c); k < n; ++k) {
+        if (((used >> k) & 1u) == 0) continue;
+        const Vec3f p = world(cx, cy, z_[c][static_cast<std::size_t>(k)]);
+        positions[i++] = p;
+        if ((split >> k) & 1u) positions[i++] = p;
       }
     }
   });
   return positions;
 }
 
-std::uint32_t CornerGrid::vertex(const GridPoint& p) const {
+std::uint32_t CornerGrid::vertex(const GridPoint& p, int side) const {
   const std::size_t c = corner(p.cx, p.cy);
   const int k = slot(c, p.z);
   FABFORGE_CHECK(k >= 0 && ((used_[c] >> k) & 1u), "face corner is not a marked grid vertex");
-  return index_of(c, k);
+  return index_of(c, k, side);
 }
 
-void CornerGrid::vertices_between(const GridPoint& a, const GridPoint& b, std::vector<Hit>& out) const {
+void CornerGrid::vertices_between(const GridPoint& a, const GridPoint& b, int side, std::vector<Hit>& out) const {
   const std::size_t start = out.size();
   auto take = [&](std::size_t c, float z, double t) {
     const int k = slot(c, z);
-    if (k >= 0 && ((used_[c] >> k) & 1u)) out.push_back({index_of(c, k), t});
+    if (k >= 0 && ((used_[c] >> k) & 1u)) out.push_back({index_of(c, k, side), t});
   };
   bool descending = false;
   if (a.cx != b.cx) {
@@ -121,9 +134,9 @@ void CornerGrid::vertices_between(const GridPoint& a, const GridPoint& b, std::v
     // A vertical segment: the corner's own heights are few and already sorted.
     const std::size_t c = corner(a.cx, a.cy);
     const float lo = std::min(a.z, b.z), hi = std::max(a.z, b.z);
-    for (int k = 0; k < count_[c]; ++k) {
+    for (int k = 0; k < height_count(c); ++k) {
       const float z = z_[c][static_cast<std::size_t>(k)];
-      if (z > lo && z < hi && ((used_[c] >> k) & 1u)) out.push_back({index_of(c, k), z});
+      if (z > lo && z < hi && ((used_[c] >> k) & 1u)) out.push_back({index_of(c, k, side), z});
     }
     descending = b.z < a.z;
   }
@@ -154,6 +167,22 @@ std::array<GridPoint, 4> rect_corners(const RectFace& f) {
   return {{{f.x0, f.y0, f.z0}, {f.x1, f.y0, f.z0}, {f.x1, f.y1, f.z0}, {f.x0, f.y1, f.z0}}};
 }
 
+/// The side of grid point p (a corner of f) that f lies on, choosing between a split vertex's
+/// copies: 1 towards +x. A wall in the plane x = cx lies on the side of its solid, opposite to
+/// its outward normal.
+int rect_side(const RectFace& f, const GridPoint& p) {
+  if (f.normal == Axis::x) return f.sign < 0 ? 1 : 0;
+  return p.cx == f.x0 ? 1 : 0;
+}
+
+int tri_side(const TriFace& f, const GridPoint& p) {
+  if (f.axis == Axis::x) return f.sign < 0 ? 1 : 0;
+  for (const GridPoint& q : f.p) {
+    if (q.cx != p.cx) return q.cx > p.cx ? 1 : 0;
+  }
+  return 0;  // unreachable: only faces in a plane x = cx have a single cx
+}
+
 /// Coordinate of p along the dimension in which a and b differ.
 double along(const GridPoint& p, const GridPoint& a, const GridPoint& b) {
   if (a.cx != b.cx) return p.cx;
@@ -167,7 +196,10 @@ class ChunkTriangulator {
   ChunkTriangulator(const CornerGrid& grid, const std::vector<Vec3f>& vertices, ChunkOut& out)
       : grid_(grid), vertices_(vertices), out_(out) {}
 
-  void add(const TriFace& f) { emit(grid_.vertex(f.p[0]), grid_.vertex(f.p[1]), grid_.vertex(f.p[2]), f.axis, f.sign); }
+  void add(const TriFace& f) {
+    emit(grid_.vertex(f.p[0], tri_side(f, f.p[0])), grid_.vertex(f.p[1], tri_side(f, f.p[1])),
+         grid_.vertex(f.p[2], tri_side(f, f.p[2])), f.axis, f.sign);
+  }
   void add(const RectFace& f);
 
  private:
@@ -237,9 +269,12 @@ void ChunkTriangulator::add(const RectFace& f) {
   c_ = rect_corners(f);
   bool any_extra = false;
   for (std::size_t k = 0; k < 4; ++k) {
-    idx_[k] = grid_.vertex(c_[k]);
+    // A side along z stays at one corner and so on one side of it; split vertices never lie
+    // inside a side along x or y (no face passes through a saddle corner).
+    const int side = rect_side(f, c_[k]);
+    idx_[k] = grid_.vertex(c_[k], side);
     extra_[k].clear();
-    grid_.vertices_between(c_[k], c_[(k + 1) % 4], extra_[k]);
+    grid_.vertices_between(c_[k], c_[(k + 1) % 4], side, extra_[k]);
     any_extra = any_extra || !extra_[k].empty();
   }
   if (!any_extra) {

@@ -8,6 +8,12 @@
 /// boundary, every grid vertex that lies on it. Because x and y are integer corner indices and z
 /// is an exact float, "lies on" is an exact test, so two faces sharing a segment always split it
 /// at the same points and the result is closed and conforming by construction.
+///
+/// Where two solid columns touch along a vertical edge (a saddle corner), the caller splits the
+/// vertices at that edge's ends: each gets two indices at the same position, and every face picks
+/// one by the side of the corner it lies on (its `side`: 1 if the face, or for a face in the
+/// plane x = cx its solid, lies towards +x). The two columns then share no edge, and the mesh
+/// stays edge-manifold.
 
 #include <array>
 #include <cstddef>
@@ -66,15 +72,20 @@ class CornerGrid {
   /// Sets the candidate heights of a corner: ascending, distinct, at most kMaxHeights. Distinct
   /// corners may be set from different threads.
   void set_heights(int cx, int cy, const float* z, int count);
+  /// Gives the vertex at height z of a corner (one of its heights) a second index at the same
+  /// position: faces on the corner's -x side use the first, those on its +x side the second.
+  /// Call after set_heights, from the thread that set the corner.
+  void split(int cx, int cy, float z);
 
   /// Marks the vertex at p as used (p.z must be one of its corner's heights).
   void mark(const GridPoint& p);
-  /// Numbers the used vertices (corners in row-major order, heights ascending) and returns
-  /// their world positions: x = cx * pixel size, y = (height - cy) * pixel size.
+  /// Numbers the used vertices (corners in row-major order, heights ascending, a split vertex's
+  /// two copies in a row) and returns their world positions: x = cx * pixel size,
+  /// y = (height - cy) * pixel size.
   std::vector<Vec3f> number_vertices();
 
-  /// Index of the used vertex at p.
-  std::uint32_t vertex(const GridPoint& p) const;
+  /// Index of the used vertex at p, for a face on `side` (0 or 1) of it.
+  std::uint32_t vertex(const GridPoint& p, int side) const;
   Vec3f world(double cx, double cy, float z) const;
 
   /// A used vertex found on a segment, with its coordinate along the segment.
@@ -83,19 +94,24 @@ class CornerGrid {
     double t;
   };
   /// Appends the used vertices strictly between a and b (which differ in exactly one
-  /// coordinate), ordered from a to b.
-  void vertices_between(const GridPoint& a, const GridPoint& b, std::vector<Hit>& out) const;
+  /// coordinate), ordered from a to b, as seen by a face on `side` of them.
+  void vertices_between(const GridPoint& a, const GridPoint& b, int side, std::vector<Hit>& out) const;
 
  private:
   std::size_t corner(int cx, int cy) const {
     return static_cast<std::size_t>(cy) * static_cast<std::size_t>(width_ + 1) + static_cast<std::size_t>(cx);
   }
+  int height_count(std::size_t c) const { return count_[c] & kCountMask; }
+  unsigned split_mask(std::size_t c) const { return count_[c] >> kSplitShift; }
   int slot(std::size_t c, float z) const;
-  std::uint32_t index_of(std::size_t c, int k) const;
+  std::uint32_t index_of(std::size_t c, int k, int side) const;
 
   int width_, height_;
   double pixel_mm_;
   std::vector<std::array<float, kMaxHeights>> z_;
+  /// Low bits: how many heights the corner has; high bits, from kSplitShift: bit k set when the
+  /// vertex in height slot k has two indices. One byte, as both are read on every look-up.
+  static constexpr unsigned kSplitShift = 3, kCountMask = (1u << kSplitShift) - 1u;
   std::vector<std::uint8_t> count_;
   std::vector<std::uint8_t> used_;    ///< bit k: height slot k carries a vertex
   std::vector<std::uint32_t> first_;  ///< index of the corner's lowest used vertex

@@ -75,15 +75,18 @@ double stepped_area(const Heightfield& f) {
   return a;
 }
 
-/// Corners where four step walls meet (every pair of edge-adjacent pixels differs): the only
-/// places a stepped solid may have non-manifold edges, at most three per corner.
-int four_wall_corners(const Heightfield& f) {
+/// Saddle corners: both pixels of one diagonal higher than both of the other, so that the two
+/// high columns touch along a vertical edge. `floor_only`: count those whose low pixels are both
+/// holes (the edge starts at z = 0).
+int saddle_corners(const Heightfield& f, bool floor_only = false) {
   int n = 0;
   for (int cy = 0; cy <= f.height; ++cy) {
     for (int cx = 0; cx <= f.width; ++cx) {
       const float tl = solid(f, cx - 1, cy - 1), tr = solid(f, cx, cy - 1), bl = solid(f, cx - 1, cy),
                   br = solid(f, cx, cy);
-      n += (tl != tr && bl != br && tl != bl && tr != br) ? 1 : 0;
+      const bool main = std::min(tl, br) > std::max(tr, bl), anti = std::min(tr, bl) > std::max(tl, br);
+      const float low = main ? std::max(tr, bl) : std::max(tl, br);
+      n += (main || anti) && (!floor_only || low == 0) ? 1 : 0;
     }
   }
   return n;
@@ -106,12 +109,17 @@ long euler_characteristic(const Mesh& m) {
   return static_cast<long>(m.vertices.size()) - static_cast<long>(edges.size()) + static_cast<long>(m.triangles.size());
 }
 
+/// Closed, oriented, non-degenerate and edge-manifold: saddle corners carry coincident vertex
+/// copies, so even there every edge of the indexed mesh has exactly two triangles.
 void expect_closed_solid(const MeshReport& r) {
   EXPECT_GT(r.triangles, 0u);
   EXPECT_TRUE(r.closed) << r.unbalanced_edges << " unbalanced edges";
   EXPECT_TRUE(r.consistently_oriented);
   EXPECT_EQ(r.degenerate_triangles, 0u);
   EXPECT_GT(r.volume, 0);
+  EXPECT_TRUE(r.manifold);
+  EXPECT_EQ(r.non_manifold_edges, 0u);
+  EXPECT_EQ(r.boundary_edges, 0u);
 }
 
 /// The box spanned by the printed pixels, from z = 0 to the highest pixel.
@@ -163,11 +171,7 @@ MeshReport check_stepped(const Heightfield& f, const Mesh& m) {
   const double volume = heightfield_volume(f);
   EXPECT_NEAR(r.volume, volume, 1e-6 * volume);
   EXPECT_NEAR(r.area, stepped_area(f), 1e-6 * stepped_area(f));
-  const int saddles = four_wall_corners(f);
-  EXPECT_LE(r.non_manifold_edges, 3u * static_cast<unsigned>(saddles));
-  if (saddles == 0) {
-    EXPECT_TRUE(r.watertight() && r.manifold);
-  }
+  EXPECT_TRUE(r.watertight() && r.manifold);
   // Every triangle of a stepped solid lies in an axis plane.
   for (const Triangle& t : m.triangles) {
     const Vec3f a = m.vertices[t[0]], b = m.vertices[t[1]], c = m.vertices[t[2]];
@@ -234,12 +238,49 @@ TEST(HeightfieldStepped, UnprintedPixelsMayHoldAnyHeight) {
   EXPECT_TRUE(s.vertices == smooth(f).vertices);
 }
 
-TEST(HeightfieldStepped, CheckerboardSaddlesAreClosedButNonManifold) {
+TEST(HeightfieldStepped, CheckerboardSaddlesAreManifoldByIndex) {
   const Heightfield f = make_field(8, 8, 1.0, [](int x, int y) { return (x + y) % 2 == 0 ? 1.0f : 2.0f; });
-  const MeshReport r = check_stepped(f, stepped(f));
-  // Each interior corner is a saddle: four unit walls share its vertical edge from 1 to 2.
-  EXPECT_EQ(r.non_manifold_edges, 7u * 7u);
-  EXPECT_EQ(r.unbalanced_edges, 0u);
+  const Mesh m = stepped(f);
+  const MeshReport r = check_stepped(f, m);
+  EXPECT_TRUE(r.manifold);
+  EXPECT_EQ(r.non_manifold_edges, 0u);
+  EXPECT_EQ(r.boundary_edges, 0u);
+  // Each interior corner is a saddle: four unit walls stand on its vertical edge from 1 to 2,
+  // two for each high pixel, and the top vertex has one copy per pixel. Welding the exactly
+  // coincident copies (as an STL round trip does) makes the 49 edges shared again.
+  ASSERT_EQ(saddle_corners(f), 7 * 7);
+  const Mesh welded = weld_vertices(m);
+  EXPECT_EQ(welded.vertices.size(), m.vertices.size() - 7u * 7u);
+  EXPECT_EQ(welded.triangles.size(), m.triangles.size());
+  const MeshReport w = analyze_mesh(welded);
+  EXPECT_TRUE(w.closed);
+  EXPECT_TRUE(w.consistently_oriented);
+  EXPECT_FALSE(w.manifold);
+  EXPECT_EQ(w.non_manifold_edges, 7u * 7u);
+  EXPECT_EQ(w.boundary_edges, 0u);
+  EXPECT_EQ(w.volume, r.volume);
+}
+
+TEST(HeightfieldStepped, RandomManyLevelsWithManySaddlesIsManifold) {
+  for (std::uint32_t seed : {4u, 5u}) {
+    Heightfield f = random_levels(90, 70, 12, seed);
+    // Holes too, so that some saddles stand on the floor.
+    f.mask.assign(f.heights_mm.size(), 1);
+    std::mt19937 rng(seed);
+    for (std::uint8_t& m : f.mask) m = rng() % 5 == 0 ? 0 : 1;
+    const int saddles = saddle_corners(f), on_floor = saddle_corners(f, true);
+    ASSERT_GT(saddles, 1000);
+    ASSERT_GT(on_floor, 50);
+    const Mesh m = stepped(f);
+    const MeshReport r = check_stepped(f, m);
+    EXPECT_TRUE(r.manifold && r.closed && r.consistently_oriented);
+    EXPECT_NEAR(r.volume, heightfield_volume(f), 1e-6 * r.volume);
+    // One extra copy at the top of each touching edge, and one at the bottom where that is the
+    // floor; nothing else is duplicated.
+    const Mesh welded = weld_vertices(m);
+    EXPECT_EQ(m.vertices.size() - welded.vertices.size(), static_cast<std::size_t>(saddles + on_floor));
+    EXPECT_EQ(analyze_mesh(welded).non_manifold_edges, static_cast<std::size_t>(saddles));
+  }
 }
 
 TEST(HeightfieldStepped, LShapedMask) {
@@ -359,13 +400,36 @@ TEST(HeightfieldSmooth, RandomFieldWithHoleIsClosedAndBounded) {
   EXPECT_DOUBLE_EQ(r.bounds.min.z, 0.0);
 }
 
-TEST(HeightfieldSmooth, DiagonalMaskSaddlesStayClosed) {
+TEST(HeightfieldSmooth, DiagonalMaskSaddlesStayClosedAndManifold) {
   const Heightfield f = make_field(
       9, 7, 1.0, [](int x, int y) { return 1.0f + 0.1f * static_cast<float>(x * y); },
       [](int x, int y) { return (x + y) % 2 == 0; });
+  // Printed pixels touch only at corners, along an edge from the floor to the corner height;
+  // both of its ends have one copy per pixel.
+  const int saddles = saddle_corners(f, true);
+  ASSERT_EQ(saddles, 8 * 6);
+  for (const Mesh& m : {smooth(f), stepped(f)}) {
+    const MeshReport r = analyze_mesh(m);
+    expect_closed_solid(r);
+    EXPECT_TRUE(r.manifold);
+    EXPECT_EQ(r.non_manifold_edges, 0u);
+    EXPECT_EQ(r.boundary_edges, 0u);
+    const Mesh welded = weld_vertices(m);
+    EXPECT_EQ(m.vertices.size() - welded.vertices.size(), 2u * saddles);
+    EXPECT_EQ(analyze_mesh(welded).non_manifold_edges, static_cast<std::size_t>(saddles));
+  }
+  check_stepped(f, stepped(f));
+}
+
+TEST(HeightfieldSmooth, RandomMaskWithDiagonalsIsManifold) {
+  Heightfield f = random_levels(60, 45, 6, 21);
+  f.mask.assign(f.heights_mm.size(), 1);
+  std::mt19937 rng(21);
+  for (std::uint8_t& m : f.mask) m = rng() % 3 == 0 ? 0 : 1;
+  ASSERT_GT(saddle_corners(f, true), 100);
   const MeshReport r = analyze_mesh(smooth(f));
   expect_closed_solid(r);
-  EXPECT_GT(r.non_manifold_edges, 0u);  // printed pixels touch only at corners
+  EXPECT_LE(r.bounds.max.z, max_height(f));
 }
 
 TEST(HeightfieldSmooth, FlatPlateausAreMerged) {

@@ -13,9 +13,14 @@
 /// vertices on shared edges), so a flat region costs a handful of triangles instead of two per
 /// pixel and the result is closed and consistently oriented.
 ///
-/// At a saddle corner (two diagonal pixels higher than the other two) four stepped walls meet on
-/// one vertical edge: the mesh is then closed and oriented but that edge is non-manifold, as in
-/// every stepped heightfield exporter; MeshReport counts such edges.
+/// At a saddle corner (two diagonal pixels higher than the other two, or in either style two
+/// diagonal printed pixels beside two holes) the two high columns touch along a vertical edge
+/// that four walls stand on. The vertex at the top of that edge, and at its bottom where that is
+/// the floor, has two indices at exactly the same position, one used by each column's faces, so
+/// the indexed mesh is edge-manifold (every edge in exactly two triangles) as well as closed and
+/// oriented, without moving any geometry. Formats that keep indices (3MF) keep this; welding by
+/// position, as an STL round trip does, merges the copies and brings the shared, non-manifold
+/// edge back (the same touching solids slicers accept).
 
 #include <cstdint>
 #include <vector>

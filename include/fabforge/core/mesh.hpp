@@ -51,8 +51,9 @@ struct MeshReport {
   BoundingBox bounds;
   /// Closed, consistently oriented and with positive volume: a solid whose inside is well
   /// defined, which is what slicers need. Manifoldness is reported separately: two solids that
-  /// touch along an edge (as at the saddle corners of a stepped heightfield) are watertight but
-  /// not manifold, and slicers accept them.
+  /// touch along an edge are watertight but not manifold, and slicers accept them. (fabforge's
+  /// heightfield solids keep such edges apart by index; welding by position, as every STL round
+  /// trip does, brings them back.)
   bool watertight() const { return closed && consistently_oriented && volume > 0; }
 };
 
