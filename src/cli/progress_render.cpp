@@ -89,7 +89,7 @@ int percent(const ProgressEvent& e) {
 std::string render_bar(const ProgressEvent& e, int width) {
   std::string tail;
   const int pct = percent(e);
-  char pbuf[8];
+  char pbuf[16];
   if (pct >= 0) {
     std::snprintf(pbuf, sizeof pbuf, "%3d%%", pct);
     tail += pbuf;

@@ -5,7 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
-#include <regex>
+#include <algorithm>
 
 #include "fabforge/core/heightfield.hpp"
 #include "fabforge/core/stl.hpp"
@@ -40,9 +40,8 @@ Sliced slice(const std::filesystem::path& model, const TempDir& dir) {
 // Highest Z of a printing layer, from PrusaSlicer's ";Z:" layer comments.
 double top_layer_z(const std::string& gcode) {
   double top = 0;
-  std::regex z_re(R"(\n;Z:([0-9.]+))");
-  for (auto it = std::sregex_iterator(gcode.begin(), gcode.end(), z_re); it != std::sregex_iterator(); ++it) {
-    top = std::max(top, std::stod((*it)[1]));
+  for (std::size_t pos = gcode.find("\n;Z:"); pos != std::string::npos; pos = gcode.find("\n;Z:", pos + 1)) {
+    top = std::max(top, std::stod(gcode.substr(pos + 4, 16)));
   }
   return top;
 }
