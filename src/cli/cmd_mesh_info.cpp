@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "fabforge/core/mesh_io.hpp"
+#include "fabforge/core/text.hpp"
 #include "fabforge/core/threemf.hpp"
 
 #include "app.hpp"

@@ -1,22 +1,14 @@
 #include "fabforge/core/mesh_io.hpp"
 
-#include <algorithm>
-#include <cctype>
 #include <string>
 
 #include "fabforge/core/error.hpp"
 #include "fabforge/core/obj.hpp"
 #include "fabforge/core/stl.hpp"
+#include "fabforge/core/text.hpp"
 #include "fabforge/core/threemf.hpp"
 
 namespace fabforge {
-
-std::string lowercase_extension(const std::filesystem::path& path) {
-  std::string ext = path.extension().string();
-  std::transform(ext.begin(), ext.end(), ext.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return ext;
-}
 
 Mesh read_mesh(const std::filesystem::path& path) {
   const std::string ext = lowercase_extension(path);

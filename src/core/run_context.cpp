@@ -33,14 +33,7 @@ void ProgressTask::advance(std::uint64_t n) {
   if (next_report_ns_.compare_exchange_strong(due, next, std::memory_order_relaxed)) report(false);
 }
 
-void ProgressTask::finish() {
-  if (!sink_) return;
-  {
-    std::lock_guard lock(report_mutex_);
-    if (finished_) return;
-  }
-  report(true);
-}
+void ProgressTask::finish() { report(true); }  // report() ignores repeats under its lock
 
 void ProgressTask::report(bool finished, bool aborted) {
   if (!sink_) return;

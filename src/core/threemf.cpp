@@ -5,7 +5,6 @@
 
 #include <algorithm>
 #include <array>
-#include <cctype>
 #include <charconv>
 #include <cmath>
 #include <cstring>
@@ -17,6 +16,7 @@
 
 #include "fabforge/core/atomic_file.hpp"
 #include "fabforge/core/error.hpp"
+#include "fabforge/core/text.hpp"
 
 namespace fabforge {
 
@@ -52,13 +52,7 @@ constexpr zip_uint32_t kDeflateLevel = 4;
 constexpr std::size_t kMaxComponentDepth = 32;
 constexpr zip_uint64_t kMaxEntryBytes = zip_uint64_t{4} << 30;
 
-std::string lowercase(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
-bool same_part_name(std::string_view a, std::string_view b) { return lowercase(a) == lowercase(b); }
+bool same_part_name(std::string_view a, std::string_view b) { return to_lower(a) == to_lower(b); }
 
 std::string in_quotes(std::string_view s) { return "'" + std::string(s) + "'"; }
 
@@ -96,7 +90,7 @@ void validate_object(const std::string& file, const ThreeMFObject& object, std::
 }
 
 void validate_extra_files(const std::string& file, const std::vector<PackageFile>& extras) {
-  const std::set<std::string> reserved{lowercase(kContentTypesPath), lowercase(kRelsPath), lowercase(kModelPath)};
+  const std::set<std::string> reserved{to_lower(kContentTypesPath), to_lower(kRelsPath), to_lower(kModelPath)};
   std::set<std::string> seen;
   for (const PackageFile& f : extras) {
     const std::string what = "extra package file " + in_quotes(f.path);
@@ -112,7 +106,7 @@ void validate_extra_files(const std::string& file, const std::vector<PackageFile
     }
     check_xml_string(file, f.path, what + " path");
     check_xml_string(file, f.content_type, what + " content type");
-    const std::string key = lowercase(f.path);
+    const std::string key = to_lower(f.path);
     if (reserved.count(key)) throw usage_error(file + ": " + what + " is reserved for the 3MF package itself");
     if (!seen.insert(key).second) throw usage_error(file + ": " + what + " appears twice");
   }
@@ -268,7 +262,7 @@ std::string content_types_xml(const std::vector<PackageFile>& extras) {
   for (const PackageFile& f : extras) {
     const std::string name = fs::path(f.path).filename().string();
     const std::size_t dot = name.rfind('.');
-    const std::string ext = dot == std::string::npos || dot == 0 ? "" : lowercase(name.substr(dot + 1));
+    const std::string ext = dot == std::string::npos || dot == 0 ? "" : to_lower(name.substr(dot + 1));
     if (!f.content_type.empty()) {
       overrides.emplace_back("/" + f.path, f.content_type);
     } else if (ext.empty()) {
@@ -421,12 +415,6 @@ Affine then(const Affine& first, const Affine& second) {
     }
   }
   return c;
-}
-
-std::string_view trim(std::string_view s) {
-  const std::size_t first = s.find_first_not_of(" \t\r\n");
-  return first == std::string_view::npos ? std::string_view{}
-                                         : s.substr(first, s.find_last_not_of(" \t\r\n") - first + 1);
 }
 
 /// from_chars for a whole attribute, allowing the leading '+' that XML Schema numbers may have.
@@ -656,7 +644,7 @@ class ModelReader {
       : file_(std::move(file)), files_(files), root_(std::move(root)) {}
 
   ModelPart& part(const std::string& name) {
-    const std::string key = lowercase(name);
+    const std::string key = to_lower(name);
     if (auto it = parts_.find(key); it != parts_.end()) return it->second;
     PackageFile* file = find_part(files_, name);
     if (!file) throw input_error(file_ + ": the model refers to part " + in_quotes(name) + ", which the package lacks");

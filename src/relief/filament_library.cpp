@@ -4,13 +4,13 @@
 
 #include <algorithm>
 #include <array>
-#include <cctype>
 #include <charconv>
 #include <cmath>
 #include <optional>
 
 #include "fabforge/core/atomic_file.hpp"
 #include "fabforge/core/error.hpp"
+#include "fabforge/core/text.hpp"
 
 namespace fabforge::relief {
 
@@ -19,21 +19,6 @@ namespace {
 enum Column { kBrand, kType, kColor, kName, kTd, kOwned, kUuid, kColumnCount };
 constexpr std::array<std::string_view, kColumnCount> kColumnNames = {"brand", "type",  "color", "name",
                                                                      "td",    "owned", "uuid"};
-
-std::string lower_trimmed(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
-
-std::string trimmed(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
-  return std::string(s);
-}
 
 // Splits one CSV record; double-quoted fields may hold commas and "" for a quote.
 std::optional<std::vector<std::string>> split_csv_line(std::string_view line) {
@@ -50,7 +35,7 @@ std::optional<std::vector<std::string>> split_csv_line(std::string_view line) {
       } else {
         fields.back() += c;
       }
-    } else if (c == '"' && trimmed(fields.back()).empty()) {
+    } else if (c == '"' && trim(fields.back()).empty()) {
       fields.back().clear();
       quoted = true;
     } else if (c == ',') {
@@ -60,12 +45,12 @@ std::optional<std::vector<std::string>> split_csv_line(std::string_view line) {
     }
   }
   if (quoted) return std::nullopt;
-  for (auto& f : fields) f = trimmed(f);
+  for (auto& f : fields) f = std::string(trim(f));
   return fields;
 }
 
 std::optional<double> parse_td(std::string_view text) {
-  const std::string t = trimmed(text);
+  const std::string t(trim(text));
   double v = 0;
   auto [ptr, ec] = std::from_chars(t.data(), t.data() + t.size(), v);
   if (t.empty() || ec != std::errc() || ptr != t.data() + t.size() || !std::isfinite(v) || v <= 0) return std::nullopt;
@@ -73,7 +58,7 @@ std::optional<double> parse_td(std::string_view text) {
 }
 
 std::optional<bool> parse_owned(std::string_view text) {
-  const std::string t = lower_trimmed(text);
+  const std::string t = to_lower(trim(text));
   if (t == "true" || t == "1" || t == "yes") return true;
   if (t == "false" || t == "0" || t == "no" || t.empty()) return false;
   return std::nullopt;
@@ -103,7 +88,7 @@ std::array<int, kColumnCount> header_columns(const std::vector<std::string>& hea
   std::array<int, kColumnCount> index;
   index.fill(-1);
   for (std::size_t i = 0; i < header.size(); ++i) {
-    const std::string name = lower_trimmed(header[i]);
+    const std::string name = to_lower(trim(header[i]));
     for (int c = 0; c < kColumnCount; ++c) {
       if (name == kColumnNames[static_cast<std::size_t>(c)]) index[static_cast<std::size_t>(c)] = static_cast<int>(i);
     }
@@ -134,7 +119,7 @@ FilamentLibrary parse_filament_csv(std::string_view text, std::string_view sourc
     pos = end + 1;
     ++line_no;
     if (line_no == 1 && line.substr(0, 3) == "\xEF\xBB\xBF") line.remove_prefix(3);  // UTF-8 byte-order mark
-    if (trimmed(line).empty()) continue;
+    if (trim(line).empty()) continue;
     const std::string where = std::string(source) + ":" + std::to_string(line_no) + ": ";
     const auto fields = split_csv_line(line);
     if (!fields) throw input_error(where + "unterminated quoted field");
@@ -176,7 +161,7 @@ FilamentLibrary parse_filament_json(std::string_view text, std::string_view sour
     if (!item.is_object()) throw input_error(where + "expected an object");
     std::array<std::string, kColumnCount> row;
     for (auto it = item.begin(); it != item.end(); ++it) {
-      const std::string key = lower_trimmed(it.key());
+      const std::string key = to_lower(trim(it.key()));
       for (int c = 0; c < kColumnCount; ++c) {
         if (key != kColumnNames[static_cast<std::size_t>(c)]) continue;
         const auto& v = it.value();
@@ -190,9 +175,7 @@ FilamentLibrary parse_filament_json(std::string_view text, std::string_view sour
 }
 
 FilamentLibrary load_filament_library(const std::filesystem::path& path) {
-  std::string ext = path.extension().string();
-  std::transform(ext.begin(), ext.end(), ext.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  const std::string ext = lowercase_extension(path);
   if (ext != ".csv" && ext != ".json") {
     throw input_error(path.string() + ": unknown filament library format '" + ext + "'; expected .csv or .json");
   }

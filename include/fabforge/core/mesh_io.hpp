@@ -2,15 +2,11 @@
 /// Loading and saving meshes by file extension (.stl, .obj, .3mf).
 
 #include <filesystem>
-#include <string>
 #include <string_view>
 
 #include "fabforge/core/mesh.hpp"
 
 namespace fabforge {
-
-/// The extension of path in lower case, with its dot (".stl"); empty if none.
-std::string lowercase_extension(const std::filesystem::path& path);
 
 /// Reads STL, OBJ or 3MF (all objects of a 3MF merged, build transforms applied).
 /// Throws Error (input) for an unknown extension or a malformed file.

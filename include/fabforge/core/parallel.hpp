@@ -22,9 +22,6 @@
 
 namespace fabforge {
 
-/// Ranges shorter than this many items run serially whatever the grain says.
-inline constexpr std::size_t kSerialThreshold = 2;
-
 /// Calls body(lo, hi) on disjoint sub-ranges covering [begin, end), each at most `grain` long
 /// (grain 0 means 1). Exceptions thrown by a body propagate to the caller.
 template <class Body>
@@ -32,7 +29,7 @@ void parallel_for(std::size_t begin, std::size_t end, std::size_t grain, Body&& 
   if (end <= begin) return;
   grain = std::clamp<std::size_t>(grain, 1, end - begin);  // also keeps lo + grain from overflowing
 #if FABFORGE_WITH_TBB
-  if (end - begin > grain && end - begin >= kSerialThreshold) {
+  if (end - begin > grain) {  // a range of one grain runs serially
     tbb::parallel_for(
         tbb::blocked_range<std::size_t>(begin, end, grain),
         [&](const tbb::blocked_range<std::size_t>& r) { body(r.begin(), r.end()); }, tbb::simple_partitioner());
