@@ -19,12 +19,9 @@ build: configure
 	@cmake --build $(BUILD) -j $(JOBS)
 
 demo: build
-	@mkdir -p $(DEMO_OUT)
-	$(FABFORGE) heightmap examples/core/emboss.png --size-mm 80 --base-mm 1.2 --relief-mm 3 -o $(DEMO_OUT)/emboss.stl
-	$(FABFORGE) heightmap examples/core/emboss.png --size-mm 80 --base-mm 1.2 --relief-mm 3 --smooth -o $(DEMO_OUT)/emboss.3mf
-	$(FABFORGE) mesh-info $(DEMO_OUT)/emboss.stl
-	$(FABFORGE) mesh-info $(DEMO_OUT)/emboss.3mf
-	@echo "demo: outputs in $(DEMO_OUT)/ (emboss.stl, emboss.3mf)"
+	$(FABFORGE) relief examples/relief/chelsea.png -o $(DEMO_OUT)/chelsea
+	$(FABFORGE) mesh-info $(DEMO_OUT)/chelsea/model.3mf
+	@echo "demo: outputs in $(DEMO_OUT)/chelsea/: preview.png compare.png model.stl model.3mf swaps.txt swaps.json project.hfp report.json"
 
 test: build
 	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS)

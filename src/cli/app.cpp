@@ -14,6 +14,7 @@ namespace {
 constexpr CommandRegistrar kCommands[] = {
     register_heightmap,
     register_mesh_info,
+    register_relief,
 };
 
 // Ctrl-C sets the running job's cancellation flag; stages notice it between steps, throw, and

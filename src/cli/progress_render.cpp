@@ -86,6 +86,14 @@ int percent(const ProgressEvent& e) {
 
 }  // namespace
 
+// "loss 12.3" when the task reports a figure of merit, else empty.
+static std::string metric_text(const ProgressEvent& e) {
+  if (e.metric_name.empty()) return {};
+  char buf[48];
+  std::snprintf(buf, sizeof buf, "%.4g", e.metric);
+  return std::string(e.metric_name) + " " + buf;
+}
+
 std::string render_bar(const ProgressEvent& e, int width) {
   std::string tail;
   const int pct = percent(e);
@@ -97,6 +105,8 @@ std::string render_bar(const ProgressEvent& e, int width) {
   tail += "  " + counts(e);
   const std::string rate = rate_text(e);
   if (!rate.empty()) tail += "  " + rate;
+  const std::string metric = metric_text(e);
+  if (!metric.empty()) tail += "  " + metric;
   tail += "  " + time_text(e);
   std::string head(e.stage);
   const int bar_cells = width - static_cast<int>(head.size() + tail.size()) - 4;
@@ -124,6 +134,8 @@ std::string render_line(const ProgressEvent& e) {
   s += counts(e);
   const std::string rate = rate_text(e);
   if (!rate.empty()) s += ", " + rate;
+  const std::string metric = metric_text(e);
+  if (!metric.empty()) s += ", " + metric;
   s += ", " + time_text(e) + ")";
   return s;
 }

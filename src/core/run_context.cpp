@@ -35,6 +35,12 @@ void ProgressTask::advance(std::uint64_t n) {
 
 void ProgressTask::finish() { report(true); }  // report() ignores repeats under its lock
 
+void ProgressTask::set_metric(std::string name, double value) {
+  std::lock_guard lock(report_mutex_);
+  metric_name_ = std::move(name);
+  metric_ = value;
+}
+
 void ProgressTask::report(bool finished, bool aborted) {
   if (!sink_) return;
   std::lock_guard lock(report_mutex_);
@@ -47,6 +53,8 @@ void ProgressTask::report(bool finished, bool aborted) {
   e.elapsed_s = std::chrono::duration<double>(Clock::now() - start_).count();
   e.finished = finished;
   e.aborted = aborted;
+  e.metric_name = metric_name_;
+  e.metric = metric_;
   if (finished) finished_ = true;
   sink_->update(e);
 }

@@ -65,6 +65,14 @@ TEST(Render, PlainLine) {
   EXPECT_EQ(render_line(event(1000, 1000, 2, true)), "meshing: 100% (1000/1000 rows, 500 rows/s, in 2.0s)");
 }
 
+TEST(Render, MetricIsShownWhenTheTaskReportsOne) {
+  ProgressEvent e = event(450, 1000, 3);
+  e.metric_name = "loss";
+  e.metric = 12.345678;
+  EXPECT_EQ(render_line(e), "meshing: 45% (450/1000 rows, 150 rows/s, loss 12.35, ETA 3.7s)");
+  EXPECT_NE(render_bar(e, 120).find("loss 12.35"), std::string::npos);
+}
+
 TEST(Render, AbortedTaskIsNotShownAsComplete) {
   ProgressEvent e = event(2, 3, 0.5, true);
   e.aborted = true;

@@ -16,10 +16,12 @@ struct RecordingSink : ProgressSink {
   std::mutex m;
   std::vector<ProgressEvent> events;
   std::vector<std::string> stages;
+  std::vector<std::string> metric_names;
   void update(const ProgressEvent& e) override {
     std::lock_guard lock(m);
     events.push_back(e);
     stages.emplace_back(e.stage);
+    metric_names.emplace_back(e.metric_name);
   }
 };
 
@@ -39,6 +41,21 @@ TEST(Progress, ReportsStartAndFinishWithCounts) {
   EXPECT_EQ(sink.stages.back(), "meshing");
   EXPECT_FALSE(sink.events.back().aborted);
   for (std::size_t i = 1; i < sink.events.size(); ++i) EXPECT_GE(sink.events[i].done, sink.events[i - 1].done);
+}
+
+TEST(Progress, CarriesTheStagesMetric) {
+  RecordingSink sink;
+  {
+    ProgressTask task(&sink, "search", 4, "moves", std::chrono::milliseconds(0));
+    task.advance();
+    task.set_metric("loss", 12.5);
+    task.advance();
+    task.finish();
+  }
+  ASSERT_GE(sink.events.size(), 3u);
+  EXPECT_EQ(sink.metric_names.front(), "");
+  EXPECT_EQ(sink.metric_names.back(), "loss");
+  EXPECT_DOUBLE_EQ(sink.events.back().metric, 12.5);
 }
 
 TEST(Progress, TaskDestroyedWithoutFinishReportsAborted) {

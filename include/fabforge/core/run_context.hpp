@@ -34,6 +34,9 @@ struct ProgressEvent {
   bool finished = false;
   /// The task ended without finish(): the stage failed or was cancelled part-way.
   bool aborted = false;
+  /// An optional figure of merit the stage reports as it goes (e.g. "loss"); empty name: none.
+  std::string_view metric_name;
+  double metric = 0;
 };
 
 /// Receives progress snapshots. Calls are serialized per task but may come from any thread.
@@ -55,6 +58,8 @@ class ProgressTask {
 
   void advance(std::uint64_t n = 1);
   void finish();  ///< marks the task done; idempotent
+  /// Sets the figure of merit shown with this task's progress from now on (e.g. the current loss).
+  void set_metric(std::string name, double value);
   /// A task destroyed without finish() reports one last event with `aborted` set.
   std::uint64_t done() const noexcept { return done_.load(std::memory_order_relaxed); }
 
@@ -69,6 +74,8 @@ class ProgressTask {
   std::atomic<std::int64_t> next_report_ns_{0};
   std::mutex report_mutex_;
   bool finished_ = false;
+  std::string metric_name_;  // guarded by report_mutex_
+  double metric_ = 0;
 };
 
 struct RunOptions {
