@@ -265,7 +265,7 @@ void register_relief(CLI::App& app, CommandEnv& env) {
   sub->add_flag("--ascii-stl", o->ascii_stl, "Write model.stl as ASCII");
   sub->add_option("--preview-every", o->preview_every, "Rewrite preview.png every N iterations while solving");
   sub->add_option("--iterations", o->iterations, "Gumbel iterations (0: default)");
-  sub->add_option("--effort", o->effort, "Discrete search effort (0: default 300; time grows linearly)");
+  sub->add_option("--effort", o->effort, "Discrete search effort (0: default 600; time grows linearly)");
   sub->callback([o, &env] { run_relief(*o, env); });
 }
 

@@ -675,7 +675,7 @@ SolveResult solve_discrete(const ReliefModel& model, const Target& target, const
   const bool has_deadline = options.max_seconds > 0;
   const Clock::time_point deadline = t0 + std::chrono::duration_cast<Clock::duration>(
                                               std::chrono::duration<double>(has_deadline ? options.max_seconds : 0));
-  const int effort = options.discrete_effort > 0 ? options.discrete_effort : 300;
+  const int effort = options.discrete_effort > 0 ? options.discrete_effort : 600;
 
   SolveResult result;
   result.solver = "discrete";
