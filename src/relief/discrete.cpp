@@ -15,6 +15,7 @@
 // own seeded generator, so results do not depend on the thread count), then a greedy polish
 // that tries every single recolour and boundary move until none improves.
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cmath>
@@ -473,25 +474,12 @@ std::size_t refine_heights_for_bleed(const ReliefModel& model, const Target& tar
       return heights.mask[i] ? heights.z[i] : 0;
     };
     const int z = z_of(x, y);
-    int nz[8];
+    std::array<int, 8> nz;
     int k = 0;
     for (int dy = -1; dy <= 1; ++dy)
       for (int dx = -1; dx <= 1; ++dx)
-        if (dx != 0 || dy != 0) nz[k++] = z_of(x + dx, y + dy);
-    std::sort(nz, nz + 8);
-    Rgbf c = base[static_cast<std::size_t>(z)];
-    int from = 0;
-    for (int l = z; l < nz[7]; ++l) {
-      while (from < 8 && nz[from] <= l) ++from;
-      const int f = stack.layers[static_cast<std::size_t>(l)];
-      const float a = model.bleed_alpha(f, 8 - from);
-      if (a <= 0) continue;
-      const Rgbf col = model.color(f);
-      c.r = a * col.r + (1 - a) * c.r;
-      c.g = a * col.g + (1 - a) * c.g;
-      c.b = a * col.b + (1 - a) * c.b;
-    }
-    return c;
+        if (dx != 0 || dy != 0) nz[static_cast<std::size_t>(k++)] = z_of(x + dx, y + dy);
+    return model.add_bleed(stack, base[static_cast<std::size_t>(z)], z, nz);
   };
   // Weighted error of p's 3x3 neighbourhood with p at height pz, plus p's smoothness term.
   auto local_energy = [&](int px, int py, int pz) {

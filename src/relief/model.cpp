@@ -1,6 +1,7 @@
 #include "fabforge/relief/model.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 
 #include "fabforge/core/color.hpp"
@@ -121,6 +122,23 @@ void ReliefModel::stack_colors(const Stack& stack, std::span<Rgbf> out) const {
   }
 }
 
+Rgbf ReliefModel::add_bleed(const Stack& stack, Rgbf c, int z, std::span<int, 8> neighbours) const {
+  std::sort(neighbours.begin(), neighbours.end());
+  // Neighbours covering layer l are those with height > l: neighbours[from..8).
+  int from = 0;
+  for (int l = z; l < neighbours[7]; ++l) {
+    while (from < 8 && neighbours[static_cast<std::size_t>(from)] <= l) ++from;
+    const int f = stack.layers[static_cast<std::size_t>(l)];
+    const float a = bleed_alpha(f, 8 - from);
+    if (a <= 0) continue;  // AutoForge's fit gives thin slivers no opacity
+    const Rgbf col = color(f);
+    c.r = a * col.r + (1 - a) * c.r;
+    c.g = a * col.g + (1 - a) * c.g;
+    c.b = a * col.b + (1 - a) * c.b;
+  }
+  return c;
+}
+
 ImageF ReliefModel::render(const Stack& stack, const LayerMap& heights) const {
   return render(stack, heights, settings_.bleed);
 }
@@ -151,25 +169,12 @@ ImageF ReliefModel::render(const Stack& stack, const LayerMap& heights, bool ble
         const int z = std::min<int>(heights.z[i], layers);
         Rgbf c = colors[static_cast<std::size_t>(z)];
         if (bleed) {
-          // Layers above the pixel's own height get a partial layer for every taller neighbour.
-          int nz[8];
+          std::array<int, 8> nz;
           int k = 0;
           for (int dy = -1; dy <= 1; ++dy)
             for (int dx = -1; dx <= 1; ++dx)
-              if (dx != 0 || dy != 0) nz[k++] = std::min(height_at(x + dx, y + dy), layers);
-          std::sort(nz, nz + 8);
-          // Neighbours covering layer l: those with height > l.
-          int covered_from = 0;  // nz[covered_from..8) are > l
-          for (int l = z; l < nz[7]; ++l) {
-            while (covered_from < 8 && nz[covered_from] <= l) ++covered_from;
-            const int n = 8 - covered_from;
-            const int f = stack.layers[static_cast<std::size_t>(l)];
-            const float a = bleed_alpha(f, n);
-            const Rgbf col = color(f);
-            c.r = a * col.r + (1 - a) * c.r;
-            c.g = a * col.g + (1 - a) * c.g;
-            c.b = a * col.b + (1 - a) * c.b;
-          }
+              if (dx != 0 || dy != 0) nz[static_cast<std::size_t>(k++)] = std::min(height_at(x + dx, y + dy), layers);
+          c = add_bleed(stack, c, z, nz);
         }
         image.pixels[i * 3 + 0] = c.r;
         image.pixels[i * 3 + 1] = c.g;

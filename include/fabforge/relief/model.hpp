@@ -104,6 +104,11 @@ class ReliefModel {
   /// (out.size() must be max_layers + 1). O(L).
   void stack_colors(const Stack& stack, std::span<Rgbf> out) const;
 
+  /// The colour of a pixel at height z with bleed: `c` is its stack colour (stack_colors()[z]) and
+  /// `neighbours` the heights of its 8 neighbours (0 outside the image or unprinted; sorted in
+  /// place). Every layer l >= z that n > 0 neighbours cover gets a layer of coverage 0.0125 n.
+  Rgbf add_bleed(const Stack& stack, Rgbf c, int z, std::span<int, 8> neighbours) const;
+
   /// The image the print shows (3-channel sRGB float; unprinted pixels are 0), with bleed if
   /// the settings say so. Parallel over rows, deterministic.
   ImageF render(const Stack& stack, const LayerMap& heights) const;
