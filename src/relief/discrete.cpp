@@ -305,7 +305,6 @@ ChainResult anneal(const Evaluator& eval, const Stack& start, const Limits& limi
 // Greedy polish: best improving single recolour or boundary move until none improves.
 ChainResult polish(const Evaluator& eval, ChainResult state, const Limits& limits, int palette,
                    const RunContext& context) {
-  const int layers = eval.layers();
   std::vector<float> prefix, best_k;
   std::vector<Labf> labs;
   std::vector<Rgbf> rgb;
@@ -356,16 +355,11 @@ ChainResult polish(const Evaluator& eval, ChainResult state, const Limits& limit
     loss = eval.evaluate(state.stack, &prefix, best_k, labs, rgb);
     ++state.iterations;
   }
-  (void)layers;
   state.loss = loss;
   return state;
 }
 
-// Per-pixel Lab error of each height: the data term for assign_heights.
-struct HeightCosts {
-  std::vector<Labf> labs;  // colour per height
-};
-
+// Squared Lab distance: the per-pixel data term.
 inline float lab_error(const Labf& c, const Labf& t) {
   const float dl = c.l - t.l, da = c.a - t.a, db = c.b - t.b;
   return dl * dl + da * da + db * db;
