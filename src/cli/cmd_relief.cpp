@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "fabforge/core/color.hpp"
 #include "fabforge/core/error.hpp"
@@ -98,17 +99,17 @@ int resolve_background(const std::string& spec, const ReliefModel& model, const 
       if (model.filament(f).color == *hex) return f;
     throw usage_error("--background " + spec + ": no filament of that colour in the library");
   }
-  std::optional<int> found;
+  // An exact "Brand Name" wins; a bare name must name one filament.
+  std::vector<int> by_name;
   for (int f = 0; f < model.palette_size(); ++f) {
     const Filament& fil = model.filament(f);
-    if (to_lower(fil.display_name()) == want || to_lower(fil.name) == want) {
-      if (found && to_lower(fil.display_name()) != want && to_lower(model.filament(*found).display_name()) != want)
-        throw usage_error("--background '" + spec + "' matches more than one filament; use 'Brand Name'");
-      if (!found || to_lower(fil.display_name()) == want) found = f;
-    }
+    if (to_lower(fil.display_name()) == want) return f;
+    if (to_lower(fil.name) == want) by_name.push_back(f);
   }
-  if (!found) throw usage_error("--background '" + spec + "': no such filament in the library");
-  return *found;
+  if (by_name.size() > 1)
+    throw usage_error("--background '" + spec + "' matches more than one filament; use 'Brand Name'");
+  if (by_name.empty()) throw usage_error("--background '" + spec + "': no such filament in the library");
+  return by_name.front();
 }
 
 // Removes a folder this run created if the run fails (only --preview-every creates it early).

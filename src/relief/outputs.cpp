@@ -251,9 +251,9 @@ json make_report(const ReliefModel& model, const Target& target, const SolveResu
                  const OutputOptions& options) {
   const ModelSettings& s = model.settings();
   const Stack& stack = result.stack;
-  const LossReport preview = evaluate(target, model.render(stack, result.heights));
   const LossReport with_bleed = evaluate(target, model.render(stack, result.heights, true));
   const LossReport without_bleed = evaluate(target, model.render(stack, result.heights, false));
+  const LossReport& preview = s.bleed ? with_bleed : without_bleed;  // what preview.png shows
 
   json phases = json::object();
   for (const PhaseTime& p : result.phases)
