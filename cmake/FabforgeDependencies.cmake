@@ -21,6 +21,8 @@ pkg_check_modules(LIBZIP REQUIRED IMPORTED_TARGET libzip)
 find_package(pugixml REQUIRED)
 find_package(nlohmann_json 3.10 REQUIRED)
 find_package(CLI11 2.1 REQUIRED)
+# Clipper 6.4 (Debian's libpolyclipping-dev): polygon offsetting and clipping for toolpaths.
+pkg_check_modules(POLYCLIPPING REQUIRED IMPORTED_TARGET polyclipping)
 
 if(FABFORGE_BUILD_TESTS)
   find_package(GTest REQUIRED)

@@ -2,7 +2,17 @@
 # Installs every Debian 12 package that fabforge's build, tests, demo and benchmarks need.
 # Idempotent: packages already installed are left alone, and nothing is fetched when all are
 # present. This script is the single list of system packages; CI and `make` call it.
+# Usage: scripts/install-deps.sh [--toolpath-bench]
+#   --toolpath-bench  also installs what bench/toolpath_vs_slicers.sh needs (run by hand, not by CI)
 set -euo pipefail
+
+toolpath_bench=0
+for arg in "$@"; do
+  case "$arg" in
+    --toolpath-bench) toolpath_bench=1 ;;
+    *) echo "install-deps: error: unknown option $arg (usage: $0 [--toolpath-bench])" >&2; exit 2 ;;
+  esac
+done
 
 packages=(
   # toolchain and build
@@ -13,12 +23,21 @@ packages=(
   libzip-dev libpugixml-dev                                         # 3MF packages
   nlohmann-json3-dev                                                # JSON output and input
   libcli11-dev                                                      # command line
+  libpolyclipping-dev                                               # Clipper: polygon offsets (toolpath)
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
   prusa-slicer                       # interop tests: a real slicer must accept our STL and 3MF
   # developer tools
   clang-format
 )
+if ((toolpath_bench)); then
+  packages+=(
+    # bench/toolpath_vs_slicers.sh: the second slicer and its settings definitions, and a JSON reader
+    cura-engine                        # CuraEngine 4.13, headless
+    cura                               # fdmprinter.def.json / fdmextruder.def.json for CuraEngine
+    jq                                 # reads fabforge inspect's JSON in the script
+  )
+fi
 
 missing=()
 for p in "${packages[@]}"; do

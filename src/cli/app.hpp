@@ -45,6 +45,8 @@ using CommandRegistrar = void (*)(CLI::App& app, CommandEnv& env);
 void register_mesh_info(CLI::App& app, CommandEnv& env);
 void register_heightmap(CLI::App& app, CommandEnv& env);
 void register_relief(CLI::App& app, CommandEnv& env);
+void register_toolpath(CLI::App& app, CommandEnv& env);
+void register_inspect(CLI::App& app, CommandEnv& env);
 
 /// Runs the program: parses argv, runs the chosen subcommand, prints errors as
 /// "fabforge: error: <message>". Returns the exit status: 0 success, 2 usage error,
