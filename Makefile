@@ -21,7 +21,10 @@ build: configure
 demo: build
 	$(FABFORGE) relief examples/relief/chelsea.png -o $(DEMO_OUT)/chelsea
 	$(FABFORGE) mesh-info $(DEMO_OUT)/chelsea/model.3mf
+	$(FABFORGE) toolpath examples/toolpath/gear.png -o $(DEMO_OUT)/gear.gcode --width-mm 60 --png $(DEMO_OUT)/gear.png
+	$(FABFORGE) inspect $(DEMO_OUT)/gear.gcode
 	@echo "demo: outputs in $(DEMO_OUT)/chelsea/: preview.png compare.png model.stl model.3mf swaps.txt swaps.json project.hfp report.json"
+	@echo "demo: and $(DEMO_OUT)/gear.gcode with its top view $(DEMO_OUT)/gear.png"
 
 test: build
 	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS)

@@ -43,6 +43,13 @@ void validate(const PlanParams& p) {
                       std::string(infill_pattern_name(p.solid_pattern)));
 }
 
+bool same_regions(const Regions& a, const Regions& b) {
+  if (a.islands.size() != b.islands.size()) return false;
+  for (std::size_t i = 0; i < a.islands.size(); ++i)
+    if (a.islands[i].outer != b.islands[i].outer || a.islands[i].holes != b.islands[i].holes) return false;
+  return true;
+}
+
 // Areas of each layer that must be solid (not covered by the part within top_layers above and
 // bottom_layers below) and that are top surfaces (not covered by the next layer).
 struct SolidMasks {
@@ -53,13 +60,23 @@ SolidMasks solid_masks(const std::vector<LayerRegions>& layers, std::size_t i, c
   const std::size_t n = layers.size();
   const Regions& here = layers[i].regions;
   SolidMasks m;
-  m.top = i + 1 < n ? clip::difference(here, layers[i + 1].regions) : here;
-  Regions supported = here;  // what has part on every layer within reach above and below
-  for (int k = 1; k <= p.top_layers && !supported.empty(); ++k)
-    supported = i + static_cast<std::size_t>(k) < n ? clip::intersection(supported, layers[i + static_cast<std::size_t>(k)].regions) : Regions{};
-  for (int k = 1; k <= p.bottom_layers && !supported.empty(); ++k)
-    supported = i >= static_cast<std::size_t>(k) ? clip::intersection(supported, layers[i - static_cast<std::size_t>(k)].regions) : Regions{};
-  m.solid = clip::difference(here, supported);
+  if (i + 1 >= n) m.top = here;
+  else if (!same_regions(here, layers[i + 1].regions)) m.top = clip::difference(here, layers[i + 1].regions);
+  // What has part on every layer within reach above and below; layers equal to this one (every
+  // layer of an extruded part) change nothing and cost no clipping.
+  Regions supported = here;
+  const auto narrow = [&](std::size_t j) {
+    if (!same_regions(layers[j].regions, here)) supported = clip::intersection(supported, layers[j].regions);
+  };
+  for (int k = 1; k <= p.top_layers && !supported.empty(); ++k) {
+    if (i + static_cast<std::size_t>(k) >= n) supported = Regions{};
+    else narrow(i + static_cast<std::size_t>(k));
+  }
+  for (int k = 1; k <= p.bottom_layers && !supported.empty(); ++k) {
+    if (i < static_cast<std::size_t>(k)) supported = Regions{};
+    else narrow(i - static_cast<std::size_t>(k));
+  }
+  m.solid = supported.empty() ? here : clip::difference(here, supported);
   return m;
 }
 
@@ -69,26 +86,41 @@ void add_fill(std::vector<PathItem>& out, const Regions& area, gcode::Feature fe
     out.push_back({feature, line.closed, ip.line_width_mm, std::move(line.points)});
 }
 
-LayerPaths plan_layer(const std::vector<LayerRegions>& layers, std::size_t i, const PlanParams& p,
-                      double& dropped_area) {
-  const LayerRegions& layer = layers[i];
+LayerWidths layer_widths(const std::vector<LayerRegions>& layers, std::size_t i, const PlanParams& p) {
   LayerWidths w;
-  w.height_mm = layer.height_mm;
+  w.height_mm = layers[i].height_mm;
   w.wall_mm = i == 0 ? p.first_layer_line_width_mm : p.line_width_mm;
   w.spacing_mm = gcode::line_spacing_mm(w.wall_mm, w.height_mm);
+  return w;
+}
+
+// Walls of every island of a layer.
+using LayerWalls = std::vector<detail::WallResult>;
+
+LayerWalls make_layer_walls(const std::vector<LayerRegions>& layers, std::size_t i, const PlanParams& p) {
+  LayerWalls walls;
+  const LayerWidths w = layer_widths(layers, i, p);
+  for (const PolygonWithHoles& island : layers[i].regions.islands) walls.push_back(detail::make_walls(island, w, p));
+  return walls;
+}
+
+LayerPaths plan_layer(const std::vector<LayerRegions>& layers, std::size_t i, const LayerWalls& layer_walls,
+                      const PlanParams& p, double& dropped_area) {
+  const LayerRegions& layer = layers[i];
+  const LayerWidths w = layer_widths(layers, i, p);
   const SolidMasks masks = solid_masks(layers, i, p);
   const double angle = p.infill_angle_deg + (i % 2 == 1 ? 90.0 : 0.0);
 
   LayerPaths out;
   out.z_mm = layer.z_mm;
   out.height_mm = layer.height_mm;
-  for (const PolygonWithHoles& island : layer.regions.islands) {
+  for (std::size_t k = 0; k < layer.regions.islands.size(); ++k) {
     IslandPaths ip;
-    ip.island = island;
-    detail::WallResult walls = detail::make_walls(island, w, p);
+    ip.island = layer.regions.islands[k];
+    const detail::WallResult& walls = layer_walls[k];
     dropped_area += walls.dropped_area_mm2;
-    ip.walls = std::move(walls.walls);
-    ip.gaps = std::move(walls.gaps);
+    ip.walls = walls.walls;
+    ip.gaps = walls.gaps;
     // Split the infill area into top surface, other solid, and sparse.
     const Regions& centre = walls.infill_centre;
     const Regions top = clip::intersection(centre, masks.top);
@@ -133,13 +165,27 @@ PlannedToolpaths plan_toolpaths(const std::vector<LayerRegions>& layers, const P
   validate(params);
   if (layers.empty()) throw usage_error("nothing to plan: no layers");
   const std::size_t n = layers.size();
+  // Walls depend only on a layer's regions and widths: layers equal to the one below (every
+  // layer above the first of an extruded part) share its walls.
+  std::vector<std::size_t> walls_of(n);
+  std::vector<std::size_t> distinct;
+  for (std::size_t i = 0; i < n; ++i) {
+    const bool same = i > 1 && same_regions(layers[i].regions, layers[i - 1].regions) &&
+                      layers[i].height_mm == layers[i - 1].height_mm;
+    if (!same) distinct.push_back(i);
+    walls_of[i] = same ? walls_of[i - 1] : i;
+  }
+  std::vector<LayerWalls> walls(n);
   std::vector<LayerPaths> planned(n);
   std::vector<double> dropped(n, 0.0);
   auto task = context.task("planning paths", n, "layers");
   context.run([&] {
+    parallel_for_each_index(0, distinct.size(), 1, [&](std::size_t k) {
+      if (!context.cancelled()) walls[distinct[k]] = make_layer_walls(layers, distinct[k], params);
+    });
     parallel_for_each_index(0, n, 1, [&](std::size_t i) {
       if (context.cancelled()) return;
-      planned[i] = plan_layer(layers, i, params, dropped[i]);
+      planned[i] = plan_layer(layers, i, walls[walls_of[i]], params, dropped[i]);
       task->advance();
     });
   });
