@@ -249,6 +249,68 @@ bool travel_inside(Point2 a, Point2 b, const PolygonWithHoles& island) {
   return contains(one, {(a.x + b.x) / 2, (a.y + b.y) / 2});
 }
 
+// A travel from a to b (both inside the island) that leaves it, rerouted along the outline it
+// crosses: each stretch outside the part is replaced by the shorter way round the ring between the
+// two crossings. Fails (returns false) when a stretch leaves through one ring and comes back
+// through another, or the crossings are ambiguous (the segment grazes a vertex).
+bool route_inside(Point2 a, Point2 b, const PolygonWithHoles& island, std::vector<Point2>& via, double& length) {
+  struct Hit {
+    double t;
+    const Ring* ring;
+    std::size_t edge;
+    Point2 at;
+  };
+  std::vector<Hit> hits;
+  const double ab = dist(a, b);
+  if (ab <= 0) return false;
+  const auto collect = [&](const Ring& ring) {
+    for (std::size_t e = 0; e < ring.size(); ++e) {
+      Point2 x;
+      if (segment_crossing(a, b, ring[e], ring[(e + 1) % ring.size()], x)) hits.push_back({dist(a, x) / ab, &ring, e, x});
+    }
+  };
+  collect(island.outer);
+  for (const Ring& h : island.holes) collect(h);
+  if (hits.empty() || hits.size() % 2 != 0) return false;
+  std::sort(hits.begin(), hits.end(), [](const Hit& x, const Hit& y) { return x.t < y.t; });
+  via.clear();
+  length = 0;
+  Point2 at = a;
+  for (std::size_t k = 0; k < hits.size(); k += 2) {
+    const Hit &h0 = hits[k], &h1 = hits[k + 1];
+    if (h0.ring != h1.ring) return false;
+    const Ring& r = *h0.ring;
+    const std::size_t n = r.size();
+    // Forward: p0 -> r[e0+1] -> ... -> r[e1] -> p1; backward: p0 -> r[e0] -> ... -> r[e1+1] -> p1.
+    std::vector<Point2> fwd, bwd;
+    if (h0.edge != h1.edge) {
+      for (std::size_t v = (h0.edge + 1) % n;; v = (v + 1) % n) {
+        fwd.push_back(r[v]);
+        if (v == h1.edge) break;
+      }
+      for (std::size_t v = h0.edge;; v = (v + n - 1) % n) {
+        bwd.push_back(r[v]);
+        if (v == (h1.edge + 1) % n) break;
+      }
+    }
+    const auto walk_length = [&](const std::vector<Point2>& w) {
+      double len = 0;
+      Point2 p = h0.at;
+      for (Point2 q : w) len += dist(p, q), p = q;
+      return len + dist(p, h1.at);
+    };
+    const bool forward = fwd.empty() || walk_length(fwd) <= walk_length(bwd);
+    const std::vector<Point2>& w = forward ? fwd : bwd;
+    length += dist(at, h0.at) + walk_length(w);
+    via.push_back(h0.at);
+    via.insert(via.end(), w.begin(), w.end());
+    via.push_back(h1.at);
+    at = h1.at;
+  }
+  length += dist(at, b);
+  return true;
+}
+
 // Up to 64 points spread along an island's outline: enough to estimate distances between islands.
 std::vector<Point2> outline_samples(const IslandPaths& isl) {
   const Ring& r = isl.island.outer;
@@ -313,8 +375,21 @@ void append_group(std::vector<gcode::ExtrusionPath>& out, const std::vector<Path
   const std::vector<Node> tour = sequence(items, start, params.optimize);
   for (const Node& n : tour) {
     gcode::ExtrusionPath p = emit(n);
-    if (have_at) {
-      p.retract_before = !(params.avoid_crossing_perimeters && island && travel_inside(at, p.points.front(), *island));
+    if (have_at && params.avoid_crossing_perimeters && island) {
+      const Point2 to = p.points.front();
+      if (travel_inside(at, to, *island)) {
+        p.retract_before = false;
+      } else {
+        // Go round the outline instead of over it when that is not much longer; otherwise travel
+        // straight and retract.
+        std::vector<Point2> via;
+        double length = 0;
+        const double straight = dist(at, to);
+        if (route_inside(at, to, *island, via, length) && length <= straight + std::max(2.0, params.max_detour * straight)) {
+          p.travel_via = std::move(via);
+          p.retract_before = false;
+        }
+      }
     }
     at = p.closed ? p.points.front() : p.points.back();
     have_at = true;

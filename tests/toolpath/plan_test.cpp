@@ -223,3 +223,41 @@ TEST(ToolpathPlan, RejectsBadParameters) {
   EXPECT_THROW(plan(stack(plate(), 2), p), Error);
   EXPECT_THROW(plan({}, PlanParams{}), Error);
 }
+
+TEST(ToolpathPlan, TravelWithoutRetractionStaysInsideThePart) {
+  // A plate with a ring of small holes: infill lines end at every hole, so many travels would
+  // cross one. A travel the planner does not retract for must not pass over a hole.
+  Regions r;
+  PolygonWithHoles plate_with_holes{rect(90, 90, 130, 130), {}};
+  for (int i = 0; i < 6; ++i)
+    plate_with_holes.holes.push_back(circle(110 + 10 * std::cos(i * 1.0472), 110 + 10 * std::sin(i * 1.0472), 1.5, 24, false));
+  r.islands.push_back(plate_with_holes);
+  PlanParams p;
+  p.skirt_loops = 0;
+  p.sparse_pattern = InfillPattern::rectilinear;
+  const auto result = plan(stack(r, 6), p);
+  Regions shrunk;  // the holes, less a hair for points that lie exactly on their outline
+  for (int i = 0; i < 6; ++i)
+    shrunk.islands.push_back({circle(110 + 10 * std::cos(i * 1.0472), 110 + 10 * std::sin(i * 1.0472), 1.49, 24), {}});
+  int routed = 0, checked = 0;
+  for (const auto& layer : result.toolpaths.layers) {
+    for (std::size_t k = 1; k < layer.paths.size(); ++k) {
+      const auto& path = layer.paths[k];
+      if (path.retract_before) continue;
+      const auto& prev = layer.paths[k - 1];
+      std::vector<Point2> route = {prev.closed ? prev.points.front() : prev.points.back()};
+      route.insert(route.end(), path.travel_via.begin(), path.travel_via.end());
+      route.push_back(path.points.front());
+      routed += !path.travel_via.empty();
+      for (std::size_t s = 1; s < route.size(); ++s)
+        for (int f = 0; f <= 20; ++f) {
+          const Point2 q{route[s - 1].x + (route[s].x - route[s - 1].x) * f / 20.0,
+                         route[s - 1].y + (route[s].y - route[s - 1].y) * f / 20.0};
+          ++checked;
+          ASSERT_FALSE(contains(shrunk, q)) << "travel over a hole at " << q.x << "," << q.y;
+        }
+    }
+  }
+  EXPECT_GT(checked, 100);
+  EXPECT_GT(routed, 0) << "some travel goes round a hole instead of over it";
+}

@@ -34,6 +34,9 @@ struct PlanParams {
   /// Travel: route inside the part (avoid crossing perimeters) and skip the retraction when the
   /// route stays inside; otherwise travel straight and retract.
   bool avoid_crossing_perimeters = true;
+  /// A travel that would cross the outline is routed along it instead when the route is at most
+  /// this fraction (or 2 mm) longer than the straight line; otherwise it goes straight and retracts.
+  double max_detour = 0.1;
   /// Order optimisation effort: 0 nearest neighbour only, 1 + 2-opt, 2 + Or-opt and direction
   /// and seam choice (default).
   int optimize = 2;
