@@ -167,11 +167,15 @@ TEST(ToolpathCli, BadInputGivesAClearErrorAndNoFile) {
   r = fabforge(job(dir / "missing.png", out));
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_TRUE(has(r.err, "missing.png")) << r.err;
+  test::write_bytes(dir / "empty.png", "");  // an empty file
+  r = fabforge(job(dir / "empty.png", out));
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_TRUE(has(r.err, "empty.png")) << r.err;
   r = fabforge({"toolpath", img.string(), "-o", out.string(), "--width-mm", "400", "-q"});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_TRUE(has(r.err, "does not fit")) << r.err;
   EXPECT_FALSE(fs::exists(out));
-  EXPECT_EQ(dir.entries(), (std::vector<std::string>{"bad.json", "blank.png", "shape.png"}));
+  EXPECT_EQ(dir.entries(), (std::vector<std::string>{"bad.json", "blank.png", "empty.png", "shape.png"}));
 }
 
 TEST(ToolpathCli, HeightmapGivesARelief) {

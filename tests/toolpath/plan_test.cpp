@@ -6,6 +6,7 @@
 
 #include "fabforge/core/error.hpp"
 #include "fabforge/gcode/flow.hpp"
+#include "fabforge/gcode/writer.hpp"
 #include "fabforge/toolpath/plan.hpp"
 
 using namespace fabforge;
@@ -260,4 +261,38 @@ TEST(ToolpathPlan, TravelWithoutRetractionStaysInsideThePart) {
   }
   EXPECT_GT(checked, 100);
   EXPECT_GT(routed, 0) << "some travel goes round a hole instead of over it";
+}
+
+TEST(ToolpathPlan, RandomPolygonsGiveClosedWallsInsideTheRegion) {
+  // Random star-shaped outlines with a random hole: every extrusion point lies inside the region,
+  // every wall is a closed loop, and the G-code writer accepts the result on a 220 mm bed.
+  std::mt19937 rng(2024);
+  std::uniform_real_distribution<double> u(0, 1);
+  for (int trial = 0; trial < 12; ++trial) {
+    const int n = 5 + static_cast<int>(u(rng) * 30);
+    Ring outer;
+    for (int i = 0; i < n; ++i) {
+      const double a = 2 * std::numbers::pi * (i + 0.3 * u(rng)) / n, r = 8 + 17 * u(rng);
+      outer.push_back({110 + r * std::cos(a), 110 + r * std::sin(a)});
+    }
+    Regions region;
+    region.islands.push_back({outer, {circle(110 + 2 * u(rng), 110 + 2 * u(rng), 1 + 3 * u(rng), 16 + trial, false)}});
+    PlanParams p;
+    p.infill_density = 0.1 + 0.3 * u(rng);
+    p.sparse_pattern = static_cast<InfillPattern>(trial % 6);
+    p.perimeters = 1 + trial % 3;
+    p.skirt_loops = 0;
+    const auto result = plan(stack(region, 8), p);
+    for (const auto& layer : result.toolpaths.layers)
+      for (const auto& path : layer.paths) {
+        if (path.feature == gcode::Feature::wall_outer || path.feature == gcode::Feature::wall_inner) {
+          ASSERT_TRUE(path.closed) << "trial " << trial;
+        }
+        for (Point2 q : path.points) ASSERT_TRUE(contains(region, q)) << "trial " << trial << " at " << q.x << "," << q.y;
+      }
+    const gcode::PrinterProfile profile = gcode::load_profile("generic-marlin");
+    const gcode::WrittenGcode written = gcode::write_gcode(result.toolpaths, profile, {});
+    for (const gcode::Problem& problem : written.problems) ADD_FAILURE() << "trial " << trial << ": " << problem.message;
+    EXPECT_EQ(written.stats.layers, 8);
+  }
 }
