@@ -24,6 +24,10 @@
 
 #include "app.hpp"
 
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
+
 namespace fabforge::cli {
 
 namespace {
@@ -157,7 +161,20 @@ std::string fmt(const char* format, double a, double b = 0, double c = 0) {
   return buf;
 }
 
+// A toolpath job allocates and frees many image-sized buffers (OpenCV matrices, masks, polygon
+// sets). glibc serves blocks above 128 KiB with fresh mmap pages and unmaps them on free, so each
+// buffer pays its page faults again; keeping them in the heap takes about 15 % off a job (0.10 ->
+// 0.085 s on the gear example). Only for this command: on relief jobs it raised peak memory by
+// 17 % for no gain.
+void keep_freed_memory() {
+#if defined(__GLIBC__)
+  mallopt(M_MMAP_THRESHOLD, 256 << 20);
+  mallopt(M_TRIM_THRESHOLD, 512 << 20);
+#endif
+}
+
 void run_toolpath(const ToolpathOptions& o, CommandEnv& env) {
+  keep_freed_memory();
   using Clock = std::chrono::steady_clock;
   const auto t0 = Clock::now();
   gcode::PrinterProfile profile = gcode::load_profile(o.profile);
