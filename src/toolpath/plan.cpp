@@ -80,10 +80,31 @@ SolidMasks solid_masks(const std::vector<LayerRegions>& layers, std::size_t i, c
   return m;
 }
 
-void add_fill(std::vector<PathItem>& out, const Regions& area, gcode::Feature feature, InfillParams ip) {
+// One infill to compute: an area, a pattern and where the lines go. Filled after all layers are
+// planned, so that equal requests (the same solid layer every other layer of an extruded part)
+// are computed once.
+struct FillRequest {
+  std::size_t layer = 0, island = 0;
+  gcode::Feature feature = gcode::Feature::other;
+  Regions area;
+  InfillParams params;
+};
+
+void add_fill(std::vector<FillRequest>& out, std::size_t layer, std::size_t island, const Regions& area,
+              gcode::Feature feature, InfillParams ip) {
   if (area.empty()) return;
-  for (InfillLine& line : fill_area(area, ip))
-    out.push_back({feature, line.closed, ip.line_width_mm, std::move(line.points)});
+  // Only the gyroid depends on z and only honeycomb on the layer (modulo its 3 directions);
+  // clearing what a pattern ignores lets equal requests be recognised.
+  if (ip.pattern != InfillPattern::gyroid) ip.z_mm = 0;
+  ip.layer_index = ip.pattern == InfillPattern::honeycomb ? ip.layer_index % 3 : 0;
+  out.push_back({layer, island, feature, area, ip});
+}
+
+bool same_params(const InfillParams& a, const InfillParams& b) {
+  return a.pattern == b.pattern && a.density == b.density && a.line_width_mm == b.line_width_mm &&
+         a.line_spacing_mm == b.line_spacing_mm && a.angle_deg == b.angle_deg && a.z_mm == b.z_mm &&
+         a.layer_index == b.layer_index && a.max_connection_factor == b.max_connection_factor &&
+         a.min_length_mm == b.min_length_mm;
 }
 
 LayerWidths layer_widths(const std::vector<LayerRegions>& layers, std::size_t i, const PlanParams& p) {
@@ -105,7 +126,7 @@ LayerWalls make_layer_walls(const std::vector<LayerRegions>& layers, std::size_t
 }
 
 LayerPaths plan_layer(const std::vector<LayerRegions>& layers, std::size_t i, const LayerWalls& layer_walls,
-                      const PlanParams& p, double& dropped_area) {
+                      const PlanParams& p, double& dropped_area, std::vector<FillRequest>& fills) {
   const LayerRegions& layer = layers[i];
   const LayerWidths w = layer_widths(layers, i, p);
   const SolidMasks masks = solid_masks(layers, i, p);
@@ -134,8 +155,8 @@ LayerPaths plan_layer(const std::vector<LayerRegions>& layers, std::size_t i, co
     fill.layer_index = static_cast<int>(i);
     fill.pattern = p.solid_pattern;
     fill.density = 1.0;
-    add_fill(ip.infill, top, gcode::Feature::top_solid_infill, fill);
-    add_fill(ip.infill, solid, gcode::Feature::solid_infill, fill);
+    add_fill(fills, i, k, top, gcode::Feature::top_solid_infill, fill);
+    add_fill(fills, i, k, solid, gcode::Feature::solid_infill, fill);
     if (p.infill_density > 0) {
       fill.pattern = p.sparse_pattern;
       fill.density = p.infill_density;
@@ -144,7 +165,7 @@ LayerPaths plan_layer(const std::vector<LayerRegions>& layers, std::size_t i, co
       const bool turns = p.sparse_pattern == InfillPattern::rectilinear || p.sparse_pattern == InfillPattern::zigzag ||
                          p.sparse_pattern == InfillPattern::concentric;
       fill.angle_deg = turns ? angle : p.infill_angle_deg;
-      add_fill(ip.infill, sparse, gcode::Feature::sparse_infill, fill);
+      add_fill(fills, i, k, sparse, gcode::Feature::sparse_infill, fill);
     }
     out.islands.push_back(std::move(ip));
   }
@@ -178,6 +199,7 @@ PlannedToolpaths plan_toolpaths(const std::vector<LayerRegions>& layers, const P
   std::vector<LayerWalls> walls(n);
   std::vector<LayerPaths> planned(n);
   std::vector<double> dropped(n, 0.0);
+  std::vector<std::vector<FillRequest>> fills(n);
   auto task = context.task("planning paths", n, "layers");
   context.run([&] {
     parallel_for_each_index(0, distinct.size(), 1, [&](std::size_t k) {
@@ -185,10 +207,34 @@ PlannedToolpaths plan_toolpaths(const std::vector<LayerRegions>& layers, const P
     });
     parallel_for_each_index(0, n, 1, [&](std::size_t i) {
       if (context.cancelled()) return;
-      planned[i] = plan_layer(layers, i, walls[walls_of[i]], params, dropped[i]);
+      planned[i] = plan_layer(layers, i, walls[walls_of[i]], params, dropped[i], fills[i]);
       task->advance();
     });
   });
+  context.throw_if_cancelled();
+  // Infill: each distinct request once, in parallel; then handed to its island in request order.
+  std::vector<const FillRequest*> requests, distinct_fills;
+  std::vector<std::size_t> fill_of;
+  for (const auto& layer_fills : fills)
+    for (const FillRequest& r : layer_fills) {
+      std::size_t match = distinct_fills.size();
+      for (std::size_t d = 0; d < distinct_fills.size() && match == distinct_fills.size(); ++d)
+        if (same_params(distinct_fills[d]->params, r.params) && same_regions(distinct_fills[d]->area, r.area)) match = d;
+      if (match == distinct_fills.size()) distinct_fills.push_back(&r);
+      requests.push_back(&r);
+      fill_of.push_back(match);
+    }
+  std::vector<std::vector<InfillLine>> filled(distinct_fills.size());
+  context.run([&] {
+    parallel_for_each_index(0, distinct_fills.size(), 1, [&](std::size_t d) {
+      if (!context.cancelled()) filled[d] = fill_area(distinct_fills[d]->area, distinct_fills[d]->params);
+    });
+  });
+  for (std::size_t k = 0; k < requests.size(); ++k) {
+    const FillRequest& r = *requests[k];
+    for (const InfillLine& line : filled[fill_of[k]])
+      planned[r.layer].islands[r.island].infill.push_back({r.feature, line.closed, r.params.line_width_mm, line.points});
+  }
   context.throw_if_cancelled();
   task->finish();
 
