@@ -18,7 +18,8 @@ packages=(
   # toolchain and build
   g++ cmake ninja-build pkg-config make git
   # core library
-  libopencv-core-dev libopencv-imgproc-dev libopencv-imgcodecs-dev  # images
+  libopencv-core-dev libopencv-imgproc-dev                          # images: resize, drawing
+  libpng-dev libjpeg-dev                                            # image files (with zlib1g-dev)
   libtbb-dev                                                        # parallel helpers
   libzip-dev libpugixml-dev                                         # 3MF packages
   nlohmann-json3-dev                                                # JSON output and input

@@ -1,7 +1,6 @@
 #include "fabforge/core/image.hpp"
 
 #include <opencv2/core.hpp>
-#include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
 #include <algorithm>
@@ -11,11 +10,14 @@
 #include <limits>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "fabforge/core/atomic_file.hpp"
 #include "fabforge/core/color.hpp"
 #include "fabforge/core/error.hpp"
 #include "fabforge/core/parallel.hpp"
+
+#include "image_codec.hpp"
 
 namespace fabforge {
 
@@ -27,15 +29,14 @@ namespace {
 /// gigantic image (a decompression bomb) fails fast instead of exhausting memory.
 constexpr std::int64_t kMaxSide = 30000;
 constexpr std::int64_t kMaxPixels = 400'000'000;
-/// OpenCV indexes its input buffer with int; no PNG or JPEG within the pixel limits needs more.
+/// No PNG or JPEG within the pixel limits needs more; the file is held in memory to decode.
 constexpr std::size_t kMaxFileBytes = std::size_t{1} << 30;
 
 constexpr std::size_t kPixelGrain = 1 << 14;
 
 // ---------------------------------------------------------------------------------------------
-// File headers. OpenCV decodes, but it cannot say what the file held (grey+alpha PNGs come back
-// as BGRA) and it reports truncation only through libpng's stderr, so the container structure is
-// checked here first.
+// File headers. The container structure is checked here before decoding, so that probe_image is
+// cheap and a cut file gets a message saying where it ends rather than a decoder's complaint.
 
 enum class Format { png, jpeg };
 
@@ -43,6 +44,7 @@ struct Header {
   Format format = Format::png;
   ImageFileInfo info;
   int png_color_type = -1;
+  int orientation = 1;  ///< JPEG EXIF orientation, 1..8
 };
 
 std::uint32_t be32(const unsigned char* p) {
@@ -54,8 +56,8 @@ const unsigned char* bytes_of(std::string_view s) { return reinterpret_cast<cons
 
 constexpr std::string_view kPngSignature{"\x89PNG\r\n\x1a\n", 8};
 
-/// Channels OpenCV's PNG decoder produces for a colour type, with alpha from tRNS where it keeps it
-/// (RGB and palette; a grey image's tRNS is dropped), and grey+alpha reported as the 2 it is.
+/// Channels the PNG decoder produces for a colour type, with alpha from tRNS where it keeps it
+/// (RGB and palette; a grey image's tRNS is dropped, as OpenCV did before).
 int png_channels(int color_type, bool has_trns) {
   switch (color_type) {
     case 0:
@@ -199,7 +201,9 @@ Header parse_jpeg(std::string_view file, const std::string& name) {
     }
     pos += 1 + length;
   }
-  // OpenCV applies the EXIF orientation on load; 5 to 8 turn the image a quarter.
+  // The EXIF orientation is applied on load, as viewers (and OpenCV before) do; 5 to 8 turn the
+  // image a quarter.
+  h.orientation = orientation;
   if (orientation >= 5) std::swap(h.info.width, h.info.height);
   return h;
 }
@@ -235,45 +239,23 @@ std::string read_image_file(const fs::path& path) {
 }
 
 /// Decodes a file to 8 or 16-bit samples in RGB(A) order with the file's channel count.
-cv::Mat decode(const fs::path& path) {
-  std::string file = read_image_file(path);
+codec::Samples decode(const fs::path& path) {
+  const std::string file = read_image_file(path);
   const std::string name = path.string();
   const Header h = parse_header(file, name);
-  const cv::Mat buffer(1, static_cast<int>(file.size()), CV_8U, file.data());
-  // PNG: IMREAD_UNCHANGED keeps 16-bit samples and alpha. JPEG: ANYCOLOR|ANYDEPTH keeps grey as
-  // grey and, unlike IMREAD_UNCHANGED, applies the EXIF orientation as viewers do.
-  const int flags = h.format == Format::png ? cv::IMREAD_UNCHANGED : (cv::IMREAD_ANYCOLOR | cv::IMREAD_ANYDEPTH);
-  cv::Mat m;
-  try {
-    m = cv::imdecode(buffer, flags);
-  } catch (const cv::Exception& e) {
-    throw input_error(name + ": cannot decode image: " + e.err);
+  codec::Samples samples;
+  if (h.format == Format::png) {
+    samples = codec::decode_png(file, name);
+  } else {
+    samples = codec::decode_jpeg(file, name);
+    codec::apply_exif_orientation(samples, h.orientation);
   }
-  if (m.empty()) {
-    throw input_error(name + ": not a valid " + (h.format == Format::png ? "PNG" : "JPEG") +
-                      " image (corrupt or truncated data)");
+  if (samples.width != h.info.width || samples.height != h.info.height) {
+    throw input_error(name + ": not a valid image: the header says " + std::to_string(h.info.width) + " x " +
+                      std::to_string(h.info.height) + " pixels but the decoder found " + std::to_string(samples.width) +
+                      " x " + std::to_string(samples.height));
   }
-  if ((m.depth() != CV_8U && m.depth() != CV_16U) || m.channels() < 1 || m.channels() > 4) {
-    throw input_error(name + ": unsupported sample format after decoding");
-  }
-  // BGR(A) to RGB(A); a grey+alpha PNG, decoded as BGRA with equal colours, back to 2 channels.
-  const bool grey_alpha = h.png_color_type == 4 && m.channels() == 4;
-  const int channels = grey_alpha ? 2 : m.channels();
-  std::vector<int> from_to;
-  switch (m.channels()) {
-    case 1:
-      from_to = {0, 0};
-      break;
-    case 3:
-      from_to = {2, 0, 1, 1, 0, 2};
-      break;
-    default:
-      from_to = grey_alpha ? std::vector<int>{0, 0, 3, 1} : std::vector<int>{2, 0, 1, 1, 0, 2, 3, 3};
-      break;
-  }
-  cv::Mat rgb(m.rows, m.cols, CV_MAKETYPE(m.depth(), channels));
-  cv::mixChannels(&m, 1, &rgb, 1, from_to.data(), from_to.size() / 2);
-  return rgb;
+  return samples;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -370,6 +352,14 @@ std::uint16_t quantize16(float v) { return static_cast<std::uint16_t>(clamp01(v)
 float srgb_to_linear_f(float v) { return static_cast<float>(color::srgb_to_linear(v)); }
 float linear_to_srgb_f(float v) { return static_cast<float>(color::linear_to_srgb(v)); }
 
+/// A cv::Mat header over decoded samples (no copy).
+cv::Mat view(const codec::Samples& s) {
+  if (s.bit_depth == 16) {
+    return cv::Mat(s.height, s.width, CV_16UC(s.channels), const_cast<std::uint16_t*>(s.words.data()));
+  }
+  return cv::Mat(s.height, s.width, CV_8UC(s.channels), const_cast<std::uint8_t*>(s.bytes.data()));
+}
+
 /// Decoded 8 or 16-bit RGB(A) samples as an sRGB-encoded or linear float image.
 ImageF decoded_to_float(const cv::Mat& rgb, Encoding encoding) {
   ImageF out(rgb.cols, rgb.rows, rgb.channels(), encoding);
@@ -458,86 +448,12 @@ Image<T> convert_channels_impl(const Image<T>& image, int channels) {
 // ---------------------------------------------------------------------------------------------
 // PNG encoding.
 
-std::uint32_t crc32(const unsigned char* data, std::size_t n) {
-  std::uint32_t crc = 0xFFFFFFFFu;
-  for (std::size_t i = 0; i < n; ++i) {
-    crc ^= data[i];
-    for (int k = 0; k < 8; ++k) crc = (crc >> 1) ^ (0xEDB88320u & (0u - (crc & 1u)));
-  }
-  return ~crc;
-}
-
-/// Rewrites the IHDR of an encoded PNG to another bit depth and colour type with the same bytes
-/// per pixel, then fixes its CRC (see encode_grey_alpha).
-void patch_ihdr(std::vector<unsigned char>& png, int bit_depth, int color_type) {
-  FABFORGE_CHECK(png.size() > 33 && std::memcmp(png.data() + 12, "IHDR", 4) == 0, "PNG encoder wrote no IHDR first");
-  png[24] = static_cast<unsigned char>(bit_depth);
-  png[25] = static_cast<unsigned char>(color_type);
-  const std::uint32_t crc = crc32(png.data() + 12, 17);
-  for (int i = 0; i < 4; ++i) png[29 + static_cast<std::size_t>(i)] = static_cast<unsigned char>(crc >> (24 - 8 * i));
-}
-
-std::vector<unsigned char> imencode_png(const cv::Mat& bgr) {
-  std::vector<unsigned char> out;
-  bool ok = false;
-  try {
-    ok = cv::imencode(".png", bgr, out);
-  } catch (const cv::Exception& e) {
-    throw runtime_error("cannot encode PNG: " + e.err);
-  }
-  if (!ok) throw runtime_error("cannot encode PNG: the encoder failed");
-  return out;
-}
-
-/// OpenCV cannot write grey+alpha PNGs. A grey+alpha row has the same bytes per pixel as a 16-bit
-/// grey row (8-bit samples) or an 8-bit RGBA row (16-bit samples), and PNG filtering works on
-/// bytes per pixel, so the samples are packed into such a Mat, encoded, and the header relabelled.
-std::vector<unsigned char> encode_grey_alpha(const cv::Mat& ga) {
-  const std::size_t pixels = ga.total();
-  if (ga.depth() == CV_8U) {
-    cv::Mat packed(ga.rows, ga.cols, CV_16UC1);
-    const auto* s = ga.ptr<std::uint8_t>();
-    auto* d = packed.ptr<std::uint16_t>();
-    for (std::size_t i = 0; i < pixels; ++i) d[i] = static_cast<std::uint16_t>((s[2 * i] << 8) | s[2 * i + 1]);
-    auto png = imencode_png(packed);  // 16-bit samples are written big-endian: grey byte, alpha byte
-    patch_ihdr(png, 8, 4);
-    return png;
-  }
-  cv::Mat packed(ga.rows, ga.cols, CV_8UC4);
-  const auto* s = ga.ptr<std::uint16_t>();
-  auto* d = packed.ptr<std::uint8_t>();
-  for (std::size_t i = 0; i < pixels; ++i) {
-    // The encoder writes BGRA Mats as R, G, B, A: bytes 2, 1, 0, 3.
-    d[4 * i + 2] = static_cast<std::uint8_t>(s[2 * i] >> 8);
-    d[4 * i + 1] = static_cast<std::uint8_t>(s[2 * i] & 0xFF);
-    d[4 * i + 0] = static_cast<std::uint8_t>(s[2 * i + 1] >> 8);
-    d[4 * i + 3] = static_cast<std::uint8_t>(s[2 * i + 1] & 0xFF);
-  }
-  auto png = imencode_png(packed);
-  patch_ihdr(png, 16, 4);
-  return png;
-}
-
-/// Encodes RGB(A) or grey(+alpha) samples, 8 or 16-bit, as PNG.
-std::vector<unsigned char> encode_rgb(const cv::Mat& rgb) {
-  switch (rgb.channels()) {
-    case 1:
-      return imencode_png(rgb);
-    case 2:
-      return encode_grey_alpha(rgb);
-    default: {
-      cv::Mat bgr;
-      cv::cvtColor(rgb, bgr, rgb.channels() == 3 ? cv::COLOR_RGB2BGR : cv::COLOR_RGBA2BGRA);
-      return imencode_png(bgr);
-    }
-  }
-}
-
 /// Encodes in memory first, so that a failure leaves the destination as it was (see AtomicFile).
-void save_encoded(const fs::path& path, const cv::Mat& rgb) {
+template <class T>
+void save_encoded(const fs::path& path, const T* samples, int width, int height, int channels) {
   std::vector<unsigned char> png;
   try {
-    png = encode_rgb(rgb);
+    png = codec::encode_png(samples, width, height, channels, 8 * static_cast<int>(sizeof(T)));
   } catch (const Error& e) {
     throw runtime_error(path.string() + ": " + e.what());
   }
@@ -585,13 +501,17 @@ ImageFileInfo probe_image(const fs::path& path) {
 
 Image8 load_image8(const fs::path& path, int channels) {
   if (channels != 0) check_channels(channels);
-  const cv::Mat rgb = decode(path);
-  Image8 out(rgb.cols, rgb.rows, rgb.channels(), Encoding::srgb);
-  cv::Mat dst = wrap(out);
-  if (rgb.depth() == CV_16U) {
-    rgb.convertTo(dst, CV_8U, 1.0 / 257.0);  // 65535 -> 255, rounded (no ties: 257 is odd)
+  codec::Samples decoded = decode(path);
+  Image8 out;
+  if (decoded.bit_depth == 16) {
+    out = Image8(decoded.width, decoded.height, decoded.channels, Encoding::srgb);
+    cv::Mat dst = wrap(out);
+    view(decoded).convertTo(dst, CV_8U, 1.0 / 257.0);  // 65535 -> 255, rounded (no ties: 257 is odd)
   } else {
-    rgb.copyTo(dst);
+    out.width = decoded.width;
+    out.height = decoded.height;
+    out.channels = decoded.channels;
+    out.pixels = std::move(decoded.bytes);
   }
   if (channels == 0 || channels == out.channels) return out;
   return convert_channels(out, channels);
@@ -599,7 +519,8 @@ Image8 load_image8(const fs::path& path, int channels) {
 
 ImageF load_imagef(const fs::path& path, Encoding encoding, int channels) {
   if (channels != 0) check_channels(channels);
-  const cv::Mat rgb = decode(path);
+  const codec::Samples decoded = decode(path);
+  const cv::Mat rgb = view(decoded);
   if (channels == 0 || channels == rgb.channels()) return decoded_to_float(rgb, encoding);
   // Grey from colour is taken on encoded values, so change channels before decoding the curve.
   ImageF encoded = convert_channels(decoded_to_float(rgb, Encoding::srgb), channels);
@@ -608,12 +529,12 @@ ImageF load_imagef(const fs::path& path, Encoding encoding, int channels) {
 
 std::vector<std::uint8_t> encode_png(const Image8& image) {
   check_image(image, "encode_png");
-  return encode_rgb(wrap(image));
+  return codec::encode_png(image.pixels.data(), image.width, image.height, image.channels, 8);
 }
 
 void save_png(const fs::path& path, const Image8& image) {
   check_image(image, "save_png");
-  save_encoded(path, wrap(image));
+  save_encoded(path, image.pixels.data(), image.width, image.height, image.channels);
 }
 
 void save_png(const fs::path& path, const ImageF& image, int bit_depth) {
@@ -626,7 +547,7 @@ void save_png(const fs::path& path, const ImageF& image, int bit_depth) {
     return;
   }
   std::vector<std::uint16_t> samples = to_samples16(image);
-  save_encoded(path, cv::Mat(image.height, image.width, CV_MAKETYPE(CV_16U, image.channels), samples.data()));
+  save_encoded(path, samples.data(), image.width, image.height, image.channels);
 }
 
 ImageF to_float(const Image8& image, Encoding encoding) {

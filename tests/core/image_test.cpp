@@ -1,8 +1,6 @@
 #include "fabforge/core/image.hpp"
 
 #include <gtest/gtest.h>
-#include <opencv2/core.hpp>
-#include <opencv2/imgcodecs.hpp>
 
 #include <cmath>
 #include <cstdint>
@@ -12,13 +10,16 @@
 #include "fabforge/core/color.hpp"
 #include "fabforge/core/error.hpp"
 
+#include "image_files.hpp"
 #include "support/test_support.hpp"
 
 namespace fabforge {
 namespace {
 
 namespace fs = std::filesystem;
+using test::encode_jpeg;
 using test::read_bytes;
+using test::read_png_rgba;
 using test::TempDir;
 using test::write_bytes;
 
@@ -45,7 +46,7 @@ struct PngHeader {
   int bit_depth = 0, color_type = 0;
 };
 
-/// Reads the IHDR straight from the bytes, independently of OpenCV and of the code under test.
+/// Reads the IHDR straight from the bytes, independently of any decoder.
 PngHeader png_header(const std::string& bytes) {
   auto be32 = [&](std::size_t at) {
     std::uint32_t v = 0;
@@ -130,24 +131,34 @@ TEST(ImagePng, ChannelOrderIsRgbNotBgr) {
   EXPECT_EQ(back.at(1, 1, 0), 255);
   EXPECT_EQ(back.at(1, 1, 1), 0);
   EXPECT_EQ(back.at(1, 1, 2), 0);
-  // OpenCV itself, reading in its BGR order, must find red in the last colour channel.
-  const cv::Mat bgr = cv::imread((dir / "red.png").string(), cv::IMREAD_UNCHANGED);
-  EXPECT_EQ(bgr.at<cv::Vec3b>(0, 0), cv::Vec3b(0, 0, 255));
-  const cv::Mat bgra = cv::imread((dir / "red_alpha.png").string(), cv::IMREAD_UNCHANGED);
-  EXPECT_EQ(bgra.at<cv::Vec4b>(1, 2), cv::Vec4b(0, 0, 255, 90));
+  // Another reader (libpng's simplified API, RGBA order) must find red first.
+  const test::Rgba8 rgb = read_png_rgba(dir / "red.png");
+  ASSERT_EQ(rgb.pixels.size(), 6u * 4u);
+  EXPECT_EQ(rgb.pixels[0], 255);
+  EXPECT_EQ(rgb.pixels[1], 0);
+  EXPECT_EQ(rgb.pixels[2], 0);
+  EXPECT_EQ(rgb.pixels[3], 255);
+  const test::Rgba8 rgba = read_png_rgba(dir / "red_alpha.png");
+  ASSERT_EQ(rgba.pixels.size(), 6u * 4u);
+  const std::size_t at = 4 * (1 * 3 + 2);  // pixel (2, 1)
+  EXPECT_EQ(rgba.pixels[at], 255);
+  EXPECT_EQ(rgba.pixels[at + 1], 0);
+  EXPECT_EQ(rgba.pixels[at + 2], 0);
+  EXPECT_EQ(rgba.pixels[at + 3], 90);
 }
 
 TEST(ImagePng, GreyAlphaFilesAreRealGreyAlpha) {
-  // OpenCV cannot write grey+alpha; check that what we write decodes in another reader (OpenCV's
-  // own, which expands grey+alpha to BGRA) as grey replicated plus the alpha.
+  // Check that what we write decodes in another reader (libpng's simplified API, expanding to
+  // RGBA) as grey replicated plus the alpha.
   TempDir dir;
   const Image8 img = pattern8(11, 5, 2);
   save_png(dir / "ga.png", img);
-  const cv::Mat m = cv::imread((dir / "ga.png").string(), cv::IMREAD_UNCHANGED);
-  ASSERT_EQ(m.type(), CV_8UC4);
+  EXPECT_EQ(png_header(read_bytes(dir / "ga.png")).color_type, 4);
+  const test::Rgba8 m = read_png_rgba(dir / "ga.png");
+  ASSERT_EQ(m.pixels.size(), 11u * 5u * 4u);
   for (int y = 0; y < 5; ++y)
     for (int x = 0; x < 11; ++x) {
-      const auto px = m.at<cv::Vec4b>(y, x);
+      const std::uint8_t* px = &m.pixels[4 * static_cast<std::size_t>(y * 11 + x)];
       EXPECT_EQ(px[0], img.at(x, y, 0));
       EXPECT_EQ(px[1], img.at(x, y, 0));
       EXPECT_EQ(px[2], img.at(x, y, 0));
@@ -213,12 +224,17 @@ TEST(ImagePng, RejectsBadSaveArguments) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// JPEG files, written by OpenCV in the test.
+// JPEG files, written with libjpeg in the test.
 
 TEST(ImageJpeg, LoadsFlatColourWithinAFewLevels) {
   TempDir dir;
-  const cv::Mat bgr(40, 56, CV_8UC3, cv::Scalar(50, 100, 200));  // R 200, G 100, B 50
-  ASSERT_TRUE(cv::imwrite((dir / "flat.jpg").string(), bgr, {cv::IMWRITE_JPEG_QUALITY, 95}));
+  Image8 flat(56, 40, 3);
+  for (std::size_t p = 0; p < flat.pixel_count(); ++p) {
+    flat.pixels[3 * p] = 200;
+    flat.pixels[3 * p + 1] = 100;
+    flat.pixels[3 * p + 2] = 50;
+  }
+  write_bytes(dir / "flat.jpg", encode_jpeg(flat, 95));
   const ImageFileInfo info = probe_image(dir / "flat.jpg");
   EXPECT_EQ(info.width, 56);
   EXPECT_EQ(info.height, 40);
@@ -235,8 +251,7 @@ TEST(ImageJpeg, LoadsFlatColourWithinAFewLevels) {
 
 TEST(ImageJpeg, GreyJpegStaysGrey) {
   TempDir dir;
-  const cv::Mat grey(16, 16, CV_8UC1, cv::Scalar(77));
-  ASSERT_TRUE(cv::imwrite((dir / "grey.jpg").string(), grey));
+  write_bytes(dir / "grey.jpg", encode_jpeg(Image8(16, 16, 1, Encoding::srgb, 77)));
   EXPECT_EQ(probe_image(dir / "grey.jpg").channels, 1);
   const Image8 img = load_image8(dir / "grey.jpg");
   ASSERT_EQ(img.channels, 1);
@@ -246,10 +261,11 @@ TEST(ImageJpeg, GreyJpegStaysGrey) {
 TEST(ImageJpeg, AppliesExifOrientation) {
   // An 8 x 4 image, white at the top-left, tagged "rotate 90 degrees clockwise" (orientation 6):
   // viewers show it 4 x 8 with the white corner at the top-right.
-  cv::Mat bgr(4, 8, CV_8UC3, cv::Scalar(0, 0, 0));
-  bgr(cv::Rect(0, 0, 2, 2)).setTo(cv::Scalar(255, 255, 255));
-  std::vector<uchar> jpeg;
-  ASSERT_TRUE(cv::imencode(".jpg", bgr, jpeg, {cv::IMWRITE_JPEG_QUALITY, 100}));
+  Image8 img8(8, 4, 3);
+  for (int y = 0; y < 2; ++y)
+    for (int x = 0; x < 2; ++x)
+      for (int c = 0; c < 3; ++c) img8.at(x, y, c) = 255;
+  const std::string jpeg = encode_jpeg(img8, 100);
   const std::string exif(
       "\xFF\xE1\x00\x22"
       "Exif\0\0"
@@ -275,11 +291,11 @@ TEST(ImageJpeg, AppliesExifOrientation) {
 
 TEST(ImageJpeg, TruncatedJpegIsAnInputError) {
   TempDir dir;
-  cv::Mat noise(64, 64, CV_8UC3);
-  cv::randu(noise, 0, 256);
-  std::vector<uchar> jpeg;
-  ASSERT_TRUE(cv::imencode(".jpg", noise, jpeg));
-  write_bytes(dir / "cut.jpg", std::string(jpeg.begin(), jpeg.begin() + static_cast<long>(jpeg.size() * 3 / 4)));
+  std::mt19937 rng(5);
+  Image8 noise(64, 64, 3);
+  for (auto& v : noise.pixels) v = static_cast<std::uint8_t>(rng() & 0xFF);
+  const std::string jpeg = encode_jpeg(noise);
+  write_bytes(dir / "cut.jpg", jpeg.substr(0, jpeg.size() * 3 / 4));
   expect_error([&] { (void)load_image8(dir / "cut.jpg"); }, "cut.jpg");
 }
 

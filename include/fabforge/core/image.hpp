@@ -1,6 +1,6 @@
 #pragma once
-/// Raster images: one value type for every stage, loaded from and saved to files through
-/// OpenCV (PNG 8/16-bit grey, grey+alpha, RGB, RGBA; JPEG).
+/// Raster images: one value type for every stage, loaded from and saved to files with libpng
+/// and libjpeg (PNG 8/16-bit grey, grey+alpha, RGB, RGBA, palette; JPEG grey, RGB, CMYK).
 ///
 /// Image<T> holds width x height pixels of `channels` interleaved samples, rows top to bottom,
 /// in RGB(A) order (never OpenCV's BGR). Two sample types are used:
