@@ -5,6 +5,8 @@
 #include <nlohmann/json.hpp>
 
 #include <chrono>
+#include <cstdint>
+#include <cstdlib>
 #include <cmath>
 #include <cstdio>
 #include <string>
@@ -26,6 +28,7 @@
 
 #if defined(__GLIBC__)
 #include <malloc.h>
+#include <sys/mman.h>
 #endif
 
 namespace fabforge::cli {
@@ -161,20 +164,33 @@ std::string fmt(const char* format, double a, double b = 0, double c = 0) {
   return buf;
 }
 
-// A toolpath job allocates and frees many image-sized buffers (OpenCV matrices, masks, polygon
-// sets). glibc serves blocks above 128 KiB with fresh mmap pages and unmaps them on free, so each
-// buffer pays its page faults again; keeping them in the heap takes about 15 % off a job (0.10 ->
-// 0.085 s on the gear example). Only for this command: on relief jobs it raised peak memory by
-// 17 % for no gain.
-void keep_freed_memory() {
+// A toolpath job of a typical picture takes about a tenth of a second, and a third of that went
+// to page faults: the image stages allocate and free a dozen image-sized buffers, which glibc
+// serves with fresh mmap pages (4 KiB faults, expensive on virtual machines) and unmaps on free.
+// So for this command: keep freed blocks in the heap, and back the first 64 MiB of the main heap
+// with transparent huge pages (the kernel's default THP mode is "madvise"). Measured on the horse
+// example: image stages 34 -> 15 ms. Worker threads keep their own arenas (one shared arena made
+// planning slower). Only here: on relief jobs keeping freed memory raised peak memory by 17 %.
+void prepare_heap() {
 #if defined(__GLIBC__)
   mallopt(M_MMAP_THRESHOLD, 256 << 20);
   mallopt(M_TRIM_THRESHOLD, 512 << 20);
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+  constexpr std::size_t kHeap = std::size_t{64} << 20, kHuge = std::size_t{2} << 20;
+  mallopt(M_TOP_PAD, static_cast<int>(kHeap));
+  if (void* block = std::malloc(kHeap)) {
+    const auto start = reinterpret_cast<std::uintptr_t>(block);
+    const std::uintptr_t aligned = (start + kHuge - 1) & ~(kHuge - 1);
+    if (aligned + kHuge < start + kHeap)
+      madvise(reinterpret_cast<void*>(aligned), start + kHeap - kHuge - aligned, MADV_HUGEPAGE);  // advice only
+    std::free(block);  // stays in the heap (below the trim threshold) for the job to reuse
+  }
+#endif
 #endif
 }
 
 void run_toolpath(const ToolpathOptions& o, CommandEnv& env) {
-  keep_freed_memory();
+  prepare_heap();
   using Clock = std::chrono::steady_clock;
   const auto t0 = Clock::now();
   gcode::PrinterProfile profile = gcode::load_profile(o.profile);
