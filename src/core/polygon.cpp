@@ -105,13 +105,17 @@ Box2 bounds(const Regions& regions) {
   return box;
 }
 
+bool contains(const PolygonWithHoles& polygon, Point2 p) {
+  bool inside = false;
+  if (polygon.outer.size() >= 3) toggle_crossings(polygon.outer, p, inside);
+  for (const Ring& h : polygon.holes)
+    if (h.size() >= 3) toggle_crossings(h, p, inside);
+  return inside;
+}
+
 bool contains(const Regions& regions, Point2 p) {
   bool inside = false;
-  for (const auto& island : regions.islands) {
-    if (island.outer.size() >= 3) toggle_crossings(island.outer, p, inside);
-    for (const Ring& h : island.holes)
-      if (h.size() >= 3) toggle_crossings(h, p, inside);
-  }
+  for (const auto& island : regions.islands) inside = inside != contains(island, p);
   return inside;
 }
 

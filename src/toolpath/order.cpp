@@ -244,9 +244,7 @@ bool travel_inside(Point2 a, Point2 b, const PolygonWithHoles& island) {
   if (segment_crosses_ring(a, b, island.outer)) return false;
   for (const Ring& h : island.holes)
     if (segment_crosses_ring(a, b, h)) return false;
-  Regions one;
-  one.islands.push_back(island);
-  return contains(one, {(a.x + b.x) / 2, (a.y + b.y) / 2});
+  return contains(island, {(a.x + b.x) / 2, (a.y + b.y) / 2});
 }
 
 // A travel from a to b (both inside the island) that leaves it, rerouted along the outline it

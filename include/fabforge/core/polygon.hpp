@@ -56,6 +56,7 @@ double perimeter(const Regions& regions);
 Box2 bounds(const Regions& regions);
 /// Even-odd point-in-polygon over all rings (a point inside a hole is outside).
 bool contains(const Regions& regions, Point2 p);
+bool contains(const PolygonWithHoles& polygon, Point2 p);
 /// Counts rings: islands plus holes.
 std::size_t ring_count(const Regions& regions);
 
