@@ -16,7 +16,12 @@ namespace fabforge::toolpath::detail {
 
 namespace {
 
-double dist(Point2 a, Point2 b) { return std::hypot(a.x - b.x, a.y - b.y); }
+// sqrt of the sum rather than std::hypot: no overflow is possible at bed scale, and glibc's
+// hypot was 6 % of the planning time.
+double dist(Point2 a, Point2 b) {
+  const double dx = a.x - b.x, dy = a.y - b.y;
+  return std::sqrt(dx * dx + dy * dy);
+}
 
 Point2 nearest_on_segment(Point2 p, Point2 a, Point2 b) {
   const double dx = b.x - a.x, dy = b.y - a.y;
