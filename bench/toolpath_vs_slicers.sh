@@ -38,13 +38,13 @@
 # extrusion bounds of each file are centred on the regions' bounds (the skirt is the same offset
 # all round) and flags any file that is not.
 #
-# Wall time is the median of 3 runs of each tool, process start to exit. fabforge's timed runs
+# Wall time is the median of 5 runs (RUNS=N) of each tool, process start to exit. fabforge's timed runs
 # write only the G-code (image to G-code); one untimed run before them also writes part.stl and
 # regions.json for the slicers and the coverage (the slicers' time is STL to G-code). Run it on an
 # otherwise idle machine: on a loaded one the medians move by tens of percent.
 set -euo pipefail
 
-runs=3
+runs=${RUNS:-5}  # RUNS=N to change
 caller=$PWD
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 abs() { case "$1" in /*) echo "$1" ;; *) echo "$caller/$1" ;; esac; }
