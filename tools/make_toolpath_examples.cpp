@@ -30,7 +30,9 @@ constexpr int kSuper = 4;
 class Canvas {
  public:
   Canvas(int width_px, int height_px, std::uint8_t paper = 255)
-      : w_(width_px), h_(height_px), px_per_mm_(kSuper * std::max(width_px, height_px) / 80.0),
+      : w_(width_px),
+        h_(height_px),
+        px_per_mm_(kSuper * std::max(width_px, height_px) / 80.0),
         mat_(height_px * kSuper, width_px * kSuper, CV_8U, cv::Scalar(paper)) {}
 
   cv::Point at(double x_mm, double y_mm) const {
@@ -189,13 +191,13 @@ cv::Mat text() {
 // A horse-like animal from ellipses and polygons: body, neck, head, four legs, tail.
 cv::Mat horse() {
   Canvas c(1000, 800);
-  c.ellipse(0, 2, 20, 10, 0);                                      // body
-  c.polygon({{12, 4}, {18, 10}, {24, 26}, {29, 22}, {22, 4}});    // neck
-  c.ellipse(29, 23, 8, 4, -35);                                    // head
-  c.polygon({{24, 28}, {25, 32}, {27, 28}});                       // ear
+  c.ellipse(0, 2, 20, 10, 0);                                   // body
+  c.polygon({{12, 4}, {18, 10}, {24, 26}, {29, 22}, {22, 4}});  // neck
+  c.ellipse(29, 23, 8, 4, -35);                                 // head
+  c.polygon({{24, 28}, {25, 32}, {27, 28}});                    // ear
   for (auto [x, lean] : {std::pair{-15.0, -2.0}, {-10.0, 1.0}, {9.0, -1.0}, {14.0, 2.0}}) {
     c.polygon({{x - 2, -2}, {x + 2, -2}, {x + 1.6 + lean, -26}, {x - 1.4 + lean, -26}});  // leg
-    c.ellipse(x + lean, -26.5, 2.2, 1.3, 0);                                            // hoof
+    c.ellipse(x + lean, -26.5, 2.2, 1.3, 0);                                              // hoof
   }
   c.polygon({{-19, 6}, {-24, 7}, {-31, 0}, {-34, -12}, {-31, -13}, {-27, -3}, {-20, 1}});  // tail
   return c.finish();
@@ -285,7 +287,8 @@ cv::Mat photo() {
   std::vector<cv::Point2d> pebble;
   for (int k = 0; k < 360; ++k) {
     const double a = 2 * kPi * k / 360;
-    const double r = 1 / std::pow(std::pow(std::abs(std::cos(a)) / 26, 2.6) + std::pow(std::abs(std::sin(a)) / 16, 2.6), 1 / 2.6);
+    const double r =
+        1 / std::pow(std::pow(std::abs(std::cos(a)) / 26, 2.6) + std::pow(std::abs(std::sin(a)) / 16, 2.6), 1 / 2.6);
     pebble.push_back({r * std::cos(a) - 2, r * std::sin(a) + 1 + 1.5 * std::sin(3 * a)});
   }
   shape.polygon(pebble, 255);
@@ -302,7 +305,7 @@ cv::Mat photo() {
   for (int y = 0; y < h; ++y)
     for (int x = 0; x < w; ++x) {
       const double u = (x - w / 2.0) / w, v = (y - h / 2.0) / h;
-      const double light = 228 - 40 * (u * u + v * v) - 10 * u;           // vignetting, light from the left
+      const double light = 228 - 40 * (u * u + v * v) - 10 * u;          // vignetting, light from the left
       const double ground = light * (1 - 0.3 * shadow.at<float>(y, x));  // soft shadow
       // The pebble: darker towards the lower right, a dull highlight upper left.
       const double hx = (x - 0.4 * w) / 85.0, hy = (y - 0.38 * h) / 65.0;

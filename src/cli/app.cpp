@@ -12,11 +12,7 @@ namespace fabforge::cli {
 namespace {
 
 constexpr CommandRegistrar kCommands[] = {
-    register_heightmap,
-    register_mesh_info,
-    register_relief,
-    register_toolpath,
-    register_inspect,
+    register_heightmap, register_mesh_info, register_relief, register_toolpath, register_inspect,
 };
 
 // Ctrl-C sets the running job's cancellation flag; stages notice it between steps, throw, and

@@ -64,7 +64,8 @@ double grams(const GcodeAnalysis& a) { return a.stats.filament_volume_mm3 / 1000
 
 bool feature_used(const FeatureStats& f) { return f.printing_mm > 0 || f.filament_mm != 0; }
 
-void print_text(std::ostream& out, const InspectOptions& o, const GcodeAnalysis& a, const std::optional<Coverage>& cov) {
+void print_text(std::ostream& out, const InspectOptions& o, const GcodeAnalysis& a,
+                const std::optional<Coverage>& cov) {
   const GcodeStats& s = a.stats;
   out << "file:            " << o.path << "\n";
   out << "flavour:         " << flavor_name(a.flavor) << "\n";
@@ -220,7 +221,8 @@ void run_inspect(const InspectOptions& o, CommandEnv& env) {
 void register_inspect(CLI::App& app, CommandEnv& env) {
   auto o = std::make_shared<InspectOptions>();
   CLI::App* sub = app.add_subcommand(
-      "inspect", "Measure and check a G-code file: layers, filament, travel, time, features, and what is wrong with it");
+      "inspect",
+      "Measure and check a G-code file: layers, filament, travel, time, features, and what is wrong with it");
   sub->add_option("file", o->path, "G-code file from any slicer")->required();
   sub->add_flag("--json", o->json, "Print the report as one JSON object");
   CLI::Option* png = sub->add_option("--png", o->png, "Write a top view of the moves as a PNG image");
@@ -235,10 +237,11 @@ void register_inspect(CLI::App& app, CommandEnv& env) {
                   "Printer profile (bundled name or .json file) for the bed, flavour, diameters and motion limits");
   const std::map<std::string, Flavor> flavors{
       {"marlin", Flavor::marlin}, {"klipper", Flavor::klipper}, {"reprap", Flavor::reprap}};
-  sub->add_option("--flavor", o->flavor, "Firmware whose G90/G91/M82/M83 rules apply (default: the file's own, else marlin)")
+  sub->add_option("--flavor", o->flavor,
+                  "Firmware whose G90/G91/M82/M83 rules apply (default: the file's own, else marlin)")
       ->transform(CLI::CheckedTransformer(flavors, CLI::ignore_case));
-  CLI::Option* regions =
-      sub->add_option("--regions", o->regions, "Regions JSON (fabforge toolpath --regions-out) to measure coverage against");
+  CLI::Option* regions = sub->add_option("--regions", o->regions,
+                                         "Regions JSON (fabforge toolpath --regions-out) to measure coverage against");
   sub->add_option("--coverage-layer", o->coverage_layer, "Layer (1-based) whose coverage of the regions is measured")
       ->check(CLI::PositiveNumber)
       ->needs(regions)

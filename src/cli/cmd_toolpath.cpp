@@ -5,10 +5,10 @@
 #include <nlohmann/json.hpp>
 
 #include <chrono>
-#include <cstdint>
-#include <cstdlib>
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -93,7 +93,8 @@ Point2 parse_at(const std::string& text, const gcode::PrinterProfile& profile) {
     std::size_t u1 = 0, u2 = 0;
     const std::string xs = text.substr(0, comma), ys = text.substr(comma + 1);
     const Point2 p{std::stod(xs, &u1), std::stod(ys, &u2)};
-    if (u1 != xs.size() || u2 != ys.size() || !std::isfinite(p.x) || !std::isfinite(p.y)) throw std::invalid_argument("x");
+    if (u1 != xs.size() || u2 != ys.size() || !std::isfinite(p.x) || !std::isfinite(p.y))
+      throw std::invalid_argument("x");
     return p;
   } catch (const std::exception&) {
     throw usage_error("--at: expected X,Y in mm (e.g. 110,110), got \"" + text + "\"");
@@ -109,9 +110,12 @@ RegionMode parse_mode(const std::string& m) {
 
 const char* mode_name(RegionMode m) {
   switch (m) {
-    case RegionMode::silhouette: return "silhouette";
-    case RegionMode::sketch: return "sketch";
-    case RegionMode::automatic: break;
+    case RegionMode::silhouette:
+      return "silhouette";
+    case RegionMode::sketch:
+      return "sketch";
+    case RegionMode::automatic:
+      break;
   }
   return "auto";
 }
@@ -122,7 +126,8 @@ struct Regioned {
   RegionReport report;
 };
 
-Regioned make_layers(const ToolpathOptions& o, const gcode::PrinterProfile& profile, double line_width, RunContext& ctx) {
+Regioned make_layers(const ToolpathOptions& o, const gcode::PrinterProfile& profile, double line_width,
+                     RunContext& ctx) {
   const Image8 image = load_image8(o.input);
   RegionParams rp;
   rp.mode = parse_mode(o.mode);
@@ -137,16 +142,10 @@ Regioned make_layers(const ToolpathOptions& o, const gcode::PrinterProfile& prof
   LayerParams lp{o.thickness_mm, o.first_layer_height_mm, o.layer_height_mm};
   Regioned out;
   if (o.heightmap) {
-    if (static_cast<double>(image.width) * image.height > static_cast<double>(rp.max_pixels))
-      throw usage_error(o.input + ": image has more pixels than --max-megapixels allows");
-    const Image8 grey = convert_channels(image, 1);
-    const double mmpp = mm_per_pixel(rp.placement, image.width, image.height);
-    const double min_area = o.min_feature_mm2 >= 0 ? o.min_feature_mm2 : line_width * line_width;
-    const double tol = o.simplify_mm >= 0 ? o.simplify_mm : line_width / 4;
-    out.layers = heightmap_layers(grey, Image8{}, lp, mmpp, rp.placement.centre_mm, min_area, tol);
+    out.layers = image_heightmap_layers(image, rp, lp);
     if (out.layers.empty() || out.layers.front().regions.empty())
-      throw input_error(o.input + ": no part found: every pixel is black (height 0)");
-    out.report.mm_per_pixel = mmpp;
+      throw input_error(o.input + ": no part found: every pixel is black (height 0) or transparent");
+    out.report.mm_per_pixel = mm_per_pixel(rp.placement, image.width, image.height);
     out.report.area_mm2 = area(out.layers.front().regions);
     out.report.islands = static_cast<int>(out.layers.front().regions.islands.size());
   } else {
@@ -235,11 +234,10 @@ void run_toolpath(const ToolpathOptions& o, CommandEnv& env) {
 
   // Everything is computed; now write the files (each atomically).
   if (!o.png.empty()) {
-    const gcode::GcodeAnalysis analysis = gcode::analyze_gcode(written.text, gcode::analyze_options_for(profile), o.output);
     gcode::RenderOptions ro;
     ro.only_layer = std::max(0, o.png_layer - 1);
     ro.underlay = &reg.first_layer;
-    const std::vector<std::uint8_t> png = encode_png(render_top_view(analysis, ro));
+    const std::vector<std::uint8_t> png = encode_png(render_top_view(written.analysis, ro));
     write_file_atomic(o.png, std::string_view(reinterpret_cast<const char*>(png.data()), png.size()));
   }
   if (!o.regions_out.empty()) write_regions(o.regions_out, reg.first_layer);
@@ -247,7 +245,7 @@ void run_toolpath(const ToolpathOptions& o, CommandEnv& env) {
   write_file_atomic(o.output, written.text);
   const double total_s = std::chrono::duration<double>(Clock::now() - t0).count();
 
-  const gcode::GcodeStats& s = written.stats;
+  const gcode::GcodeStats& s = written.analysis.stats;
   std::string text;
   text += fmt("toolpath: %.0f layers, %.0f paths, first layer %.1f mm2", static_cast<double>(reg.layers.size()),
               static_cast<double>(planned.report.paths), area(reg.first_layer));
@@ -255,7 +253,7 @@ void run_toolpath(const ToolpathOptions& o, CommandEnv& env) {
   text += fmt("filament %.1f mm (%.2f cm3), travel %.1f mm (first to last extrusion), ", s.filament_mm,
               s.filament_volume_mm3 / 1000, s.travel_print_mm);
   text += fmt("%.0f retractions, estimated time %.1f min\n", s.retractions, s.time_s / 60);
-  for (const gcode::Problem& p : written.problems) text += "check: " + p.message + "\n";
+  for (const gcode::Problem& p : written.analysis.problems) text += "check: " + p.message + "\n";
   text += "wrote " + o.output + fmt(" in %.2f s (regions %.2f s)\n", total_s, regions_s);
   env.out() << text;
   if (!o.report.empty()) {
@@ -286,10 +284,12 @@ void run_toolpath(const ToolpathOptions& o, CommandEnv& env) {
 
 void register_toolpath(CLI::App& app, CommandEnv& env) {
   auto o = std::make_shared<ToolpathOptions>();
-  CLI::App* sub = app.add_subcommand("toolpath", "Turn a picture (silhouette, sketch, logo, cross-section) into FDM G-code");
+  CLI::App* sub =
+      app.add_subcommand("toolpath", "Turn a picture (silhouette, sketch, logo, cross-section) into FDM G-code");
   sub->add_option("image", o->input, "PNG or JPEG; pixels with alpha < 128 are background")->required();
   sub->add_option("-o,--output", o->output, "G-code file to write")->required();
-  sub->add_option("--profile", o->profile, "Printer: generic-marlin, prusa-mk3, ender3, generic-klipper, or a JSON file")
+  sub->add_option("--profile", o->profile,
+                  "Printer: generic-marlin, prusa-mk3, ender3, generic-klipper, or a JSON file")
       ->capture_default_str();
   sub->add_option("--png", o->png, "Also write a top view of the paths over the region");
   sub->add_option("--png-layer", o->png_layer, "Layer shown by --png (1-based)")->capture_default_str();
@@ -304,7 +304,8 @@ void register_toolpath(CLI::App& app, CommandEnv& env) {
   g->add_option("--height-mm", o->height_mm, "Height of the whole image in mm");
   g->add_option("--dpi", o->dpi, "Image resolution in pixels per inch");
   g->add_option("--at", o->at, "Bed position X,Y (mm) of the image centre (default: bed centre)");
-  g->add_option("--min-feature-mm2", o->min_feature_mm2, "Drop islands and holes smaller than this (default from line width)");
+  g->add_option("--min-feature-mm2", o->min_feature_mm2,
+                "Drop islands and holes smaller than this (default from line width)");
   g->add_option("--simplify-mm", o->simplify_mm, "Contour simplification tolerance (default: line width / 4)");
   g->add_option("--sketch-gap-mm", o->sketch_gap_mm, "Sketch mode: close gaps in strokes up to this size (default 1)");
   g->add_option("--max-megapixels", o->max_megapixels, "Refuse larger images")->capture_default_str();
@@ -323,7 +324,8 @@ void register_toolpath(CLI::App& app, CommandEnv& env) {
   p->add_option("--infill-pattern", o->infill_pattern,
                 "Sparse infill: rectilinear, zigzag, concentric, honeycomb, triangles, gyroid")
       ->capture_default_str();
-  p->add_option("--solid-pattern", o->solid_pattern, "Solid layers: zigzag, rectilinear or concentric")->capture_default_str();
+  p->add_option("--solid-pattern", o->solid_pattern, "Solid layers: zigzag, rectilinear or concentric")
+      ->capture_default_str();
   p->add_option("--infill-angle", o->infill_angle_deg, "Degrees; alternates by 90 per layer")->capture_default_str();
   p->add_option("--skirt-loops", o->skirt_loops, "Loops around the part on layer 1 (0: none)")->capture_default_str();
   p->add_option("--skirt-distance", o->skirt_distance_mm, "mm")->capture_default_str();
@@ -331,9 +333,11 @@ void register_toolpath(CLI::App& app, CommandEnv& env) {
   p->add_option("--optimize", o->optimize, "Travel optimisation: 0 nearest neighbour, 1 +2-opt, 2 +Or-opt and seams")
       ->capture_default_str();
   auto* w = sub->add_option_group("G-code");
-  w->add_option("--color-change-at", o->color_change_z, "Insert a colour change (M600) above this height (mm); repeatable");
+  w->add_option("--color-change-at", o->color_change_z,
+                "Insert a colour change (M600) above this height (mm); repeatable");
   w->add_option("--z-hop", o->z_hop_mm, "Lift on retraction (mm), overriding the profile");
-  w->add_option("--retract-min-travel", o->retract_min_travel_mm, "Shorter travels never retract (mm), overriding the profile");
+  w->add_option("--retract-min-travel", o->retract_min_travel_mm,
+                "Shorter travels never retract (mm), overriding the profile");
   sub->callback([o, &env] { run_toolpath(*o, env); });
 }
 

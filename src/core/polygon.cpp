@@ -126,11 +126,21 @@ std::size_t ring_count(const Regions& regions) {
 }
 
 Regions translated(const Regions& regions, double dx, double dy) {
-  return map_points(regions, [&](Point2 p) { return Point2{p.x + dx, p.y + dy}; }, false);
+  return map_points(
+      regions,
+      [&](Point2 p) {
+        return Point2{p.x + dx, p.y + dy};
+      },
+      false);
 }
 
 Regions mirrored_x(const Regions& regions, double axis_x) {
-  return map_points(regions, [&](Point2 p) { return Point2{2 * axis_x - p.x, p.y}; }, true);
+  return map_points(
+      regions,
+      [&](Point2 p) {
+        return Point2{2 * axis_x - p.x, p.y};
+      },
+      true);
 }
 
 std::string regions_to_json(const Regions& regions) {
@@ -162,7 +172,8 @@ Regions regions_from_json(std::string_view text, const std::string& source) {
   if (!j.contains("islands") || !j["islands"].is_array()) throw input_error(source + ": missing \"islands\" array");
   Regions regions;
   for (const auto& isl : j["islands"]) {
-    if (!isl.is_object() || !isl.contains("outer")) throw input_error(source + ": every island needs an \"outer\" ring");
+    if (!isl.is_object() || !isl.contains("outer"))
+      throw input_error(source + ": every island needs an \"outer\" ring");
     PolygonWithHoles poly;
     poly.outer = ring_from_json(isl["outer"], source, "outer ring");
     if (isl.contains("holes")) {

@@ -12,9 +12,7 @@
 
 namespace fabforge::gcode::detail {
 
-std::string StreamChecks::at(std::size_t line) const {
-  return source_ + ", line " + std::to_string(line) + ": ";
-}
+std::string StreamChecks::at(std::size_t line) const { return source_ + ", line " + std::to_string(line) + ": "; }
 
 void StreamChecks::syntax(std::size_t line, const std::string& what) {
   problems_.add(ProblemKind::syntax, line, at(line) + what + ".");
@@ -39,9 +37,10 @@ void StreamChecks::extrusion(std::size_t line, double e) {
   if (heated_ || cold_reported_) return;
   cold_reported_ = true;
   if (!start_macro_.empty()) {
-    notes_.push_back(strprintf("Extrusion starts at line %zu before any nozzle temperature command; the start macro "
-                               "%s (line %zu) is assumed to heat the nozzle.",
-                               line, start_macro_.c_str(), start_macro_line_));
+    notes_.push_back(
+        strprintf("Extrusion starts at line %zu before any nozzle temperature command; the start macro "
+                  "%s (line %zu) is assumed to heat the nozzle.",
+                  line, start_macro_.c_str(), start_macro_line_));
     return;
   }
   problems_.add(ProblemKind::cold_extrusion, line,
@@ -84,9 +83,13 @@ std::string how_outside(const AnalyzeOptions::Bed& b, double x, double y, double
   for (int i = 1; i < 4; ++i)
     if (over[i] > over[worst]) worst = i;
   double z_over = std::max(-z, std::isfinite(b.max_height_mm) ? z - b.max_height_mm : -1.0);
-  if (z_over > over[worst]) return strprintf("Z is %.3f mm %s", z_over, z < 0 ? "below the bed" : "above the maximum height");
+  if (z_over > over[worst])
+    return strprintf("Z is %.3f mm %s", z_over, z < 0 ? "below the bed" : "above the maximum height");
   return strprintf("%c is %.3f mm beyond the %s edge", worst < 2 ? 'X' : 'Y', over[worst],
-                   worst == 0 ? "left" : worst == 1 ? "right" : worst == 2 ? "front" : "back");
+                   worst == 0   ? "left"
+                   : worst == 1 ? "right"
+                   : worst == 2 ? "front"
+                                : "back");
 }
 
 }  // namespace
@@ -105,10 +108,10 @@ void check_bed(const GcodeAnalysis& analysis, const AnalyzeOptions::Bed& bed, do
     std::size_t end = i + 1;
     while (end < moves.size() && outside(moves[end])) ++end;
     const Move& m = moves[i];
-    std::string msg = source + ", line " + std::to_string(m.line) + ": " +
-                      strprintf("the %s to X%.3f Y%.3f Z%.3f leaves the bed (%s): %s", m.extruding ? "extrusion" : "move",
-                                m.x1, m.y1, m.z1, bed_limits(bed, tolerance_mm).c_str(),
-                                how_outside(bed, m.x1, m.y1, m.z1).c_str());
+    std::string msg =
+        source + ", line " + std::to_string(m.line) + ": " +
+        strprintf("the %s to X%.3f Y%.3f Z%.3f leaves the bed (%s): %s", m.extruding ? "extrusion" : "move", m.x1, m.y1,
+                  m.z1, bed_limits(bed, tolerance_mm).c_str(), how_outside(bed, m.x1, m.y1, m.z1).c_str());
     if (end - i == 2) {
       msg += strprintf("; the move after it (line %u) is outside too", static_cast<unsigned>(moves[end - 1].line));
     } else if (end - i > 2) {
@@ -148,16 +151,18 @@ FlowVerdict judge_flow(const GcodeAnalysis& a, const AnalyzeOptions& o, const Mo
     const bool over = width > o.max_width_factor * nozzle;
     v.bad = true;
     v.type = over ? 1 : 2;
-    v.what = strprintf("the extrusion of %.5f mm of filament over %.3f mm at layer height %.3f mm makes a line "
-                       "%.3f mm wide, %s %g x the %g mm nozzle (%s-extrusion)",
-                       m.e, xy, h, width, over ? "more than" : "less than",
-                       over ? o.max_width_factor : o.min_width_factor, nozzle, over ? "over" : "under");
+    v.what = strprintf(
+        "the extrusion of %.5f mm of filament over %.3f mm at layer height %.3f mm makes a line "
+        "%.3f mm wide, %s %g x the %g mm nozzle (%s-extrusion)",
+        m.e, xy, h, width, over ? "more than" : "less than", over ? o.max_width_factor : o.min_width_factor, nozzle,
+        over ? "over" : "under");
   } else if (volumetric > o.max_volumetric_mm3_s) {
     v.bad = true;
     v.type = 3;
-    v.what = strprintf("the extrusion asks for %.2f mm^3/s of plastic (%.3f mm^2 at %.1f mm/s), more than the "
-                       "%g mm^3/s limit",
-                       volumetric, area, speed, o.max_volumetric_mm3_s);
+    v.what = strprintf(
+        "the extrusion asks for %.2f mm^3/s of plastic (%.3f mm^2 at %.1f mm/s), more than the "
+        "%g mm^3/s limit",
+        volumetric, area, speed, o.max_volumetric_mm3_s);
   }
   return v;
 }

@@ -27,7 +27,9 @@ struct Grid {
   int nx = 0, ny = 0;
   double cx(int i) const { return x0 + (i + 0.5) * cell; }
   double cy(int j) const { return y0 + (j + 0.5) * cell; }
-  std::size_t at(int i, int j) const { return static_cast<std::size_t>(j) * static_cast<std::size_t>(nx) + static_cast<std::size_t>(i); }
+  std::size_t at(int i, int j) const {
+    return static_cast<std::size_t>(j) * static_cast<std::size_t>(nx) + static_cast<std::size_t>(i);
+  }
   // Cells whose centres lie in [xa, xb) on a row, clamped to the grid.
   void span(double xa, double xb, int& begin, int& end) const {
     begin = static_cast<int>(std::clamp(std::ceil((xa - x0) / cell - 0.5), 0.0, static_cast<double>(nx)));

@@ -31,9 +31,12 @@ constexpr double kDefaultFeedMmS = 25;  // Marlin's and Klipper's power-on feed 
 
 std::string_view flavor_word(Flavor f) {
   switch (f) {
-    case Flavor::marlin: return "marlin";
-    case Flavor::klipper: return "klipper";
-    case Flavor::reprap: return "reprap";
+    case Flavor::marlin:
+      return "marlin";
+    case Flavor::klipper:
+      return "klipper";
+    case Flavor::reprap:
+      return "reprap";
   }
   return "marlin";
 }
@@ -117,9 +120,9 @@ void Interpreter::line(std::string_view text, std::size_t number) {
   if (l.has_line_number) {
     const bool m110 = l.word_count > 0 && l.words[0].letter == 'M' && l.words[0].value == 110;
     if (have_line_number_ && !m110 && l.line_number != last_line_number_ + 1) {
-      checks_.syntax(number, detail::strprintf("the line number N%lld does not follow N%lld",
-                                               static_cast<long long>(l.line_number),
-                                               static_cast<long long>(last_line_number_)));
+      checks_.syntax(
+          number, detail::strprintf("the line number N%lld does not follow N%lld",
+                                    static_cast<long long>(l.line_number), static_cast<long long>(last_line_number_)));
     }
     have_line_number_ = true;
     last_line_number_ = l.line_number;
@@ -150,8 +153,16 @@ bool Interpreter::ignorable(const LexedLine& l) {
   if (l.word_count == 0 || l.words[0].letter != 'M' || l.words[0].kind != WordKind::number) return false;
   if (!(std::abs(l.words[0].value) < 1e6)) return true;
   switch (static_cast<int>(l.words[0].value)) {
-    case 82: case 83: case 104: case 109: case 110: case 568: case 600: return false;
-    default: return true;
+    case 82:
+    case 83:
+    case 104:
+    case 109:
+    case 110:
+    case 568:
+    case 600:
+      return false;
+    default:
+      return true;
   }
 }
 
@@ -208,7 +219,8 @@ void Interpreter::command(const LexedLine& l, std::size_t number) {
     }
     return;
   }
-  if (flavor_ == Flavor::reprap && last_motion_ >= 0 && std::string_view("XYZEF").find(c.letter) != std::string_view::npos) {
+  if (flavor_ == Flavor::reprap && last_motion_ >= 0 &&
+      std::string_view("XYZEF").find(c.letter) != std::string_view::npos) {
     // RepRapFirmware: a line of bare coordinates repeats the last G0/G1. Shift the words so the
     // command handlers see their usual layout (words[0] is the command).
     LexedLine shifted = l;
@@ -220,8 +232,10 @@ void Interpreter::command(const LexedLine& l, std::size_t number) {
     if (words_finite(shifted, number)) g_code(last_motion_, shifted, number);
     return;
   }
-  checks_.syntax(number, detail::strprintf("the line starts with the parameter %c instead of a G, M or T command; it was "
-                                           "skipped", c.letter));
+  checks_.syntax(number,
+                 detail::strprintf("the line starts with the parameter %c instead of a G, M or T command; it was "
+                                   "skipped",
+                                   c.letter));
 }
 
 void Interpreter::g_code(int code, const LexedLine& l, std::size_t number) {
@@ -244,15 +258,32 @@ void Interpreter::g_code(int code, const LexedLine& l, std::size_t number) {
       if (s > 0) dwells_.push_back({out_.moves.size(), s});
       break;
     }
-    case 10: g10(l); break;
-    case 11: retracted_ = false; break;
-    case 20: unit_ = 25.4; break;
-    case 21: unit_ = 1; break;
-    case 28: home(l); break;
-    case 90: set_e_absolute_flags(true, flavor_ == Flavor::marlin ? true : abs_extrude_); break;
-    case 91: set_e_absolute_flags(false, flavor_ == Flavor::marlin ? false : abs_extrude_); break;
-    case 92: set_position(l); break;
-    default: break;  // G17, G29, G80 ...: nothing to measure
+    case 10:
+      g10(l);
+      break;
+    case 11:
+      retracted_ = false;
+      break;
+    case 20:
+      unit_ = 25.4;
+      break;
+    case 21:
+      unit_ = 1;
+      break;
+    case 28:
+      home(l);
+      break;
+    case 90:
+      set_e_absolute_flags(true, flavor_ == Flavor::marlin ? true : abs_extrude_);
+      break;
+    case 91:
+      set_e_absolute_flags(false, flavor_ == Flavor::marlin ? false : abs_extrude_);
+      break;
+    case 92:
+      set_position(l);
+      break;
+    default:
+      break;  // G17, G29, G80 ...: nothing to measure
   }
 }
 
@@ -262,15 +293,22 @@ void Interpreter::m_code(int code, const LexedLine& l) {
     return w && w->kind == WordKind::number ? w->value : 0.0;
   };
   switch (code) {
-    case 82: set_e_absolute_flags(abs_coord_, true); break;
-    case 83: set_e_absolute_flags(abs_coord_, false); break;
+    case 82:
+      set_e_absolute_flags(abs_coord_, true);
+      break;
+    case 83:
+      set_e_absolute_flags(abs_coord_, false);
+      break;
     case 104:
     case 109:
     case 568:
       checks_.nozzle_temperature(std::max(value('S'), value('R')));
       break;
-    case 600: ++out_.stats.color_changes; break;
-    default: break;
+    case 600:
+      ++out_.stats.color_changes;
+      break;
+    default:
+      break;
   }
 }
 
@@ -405,8 +443,7 @@ void Interpreter::emit(const double to[3], double de, std::size_t number) {
   m.extruding = moves && de > 0;
   m.travel = (dx != 0 || dy != 0) && !(de > 0);
   const std::size_t index = out_.moves.size();
-  if (m.extruding && print_started_ &&
-      (out_.layers.empty() || std::abs(to[2] - layer_z_) > kLayerEpsilonMm)) {
+  if (m.extruding && print_started_ && (out_.layers.empty() || std::abs(to[2] - layer_z_) > kLayerEpsilonMm)) {
     LayerStats layer;
     layer.z_mm = to[2];
     layer.height_mm = out_.layers.empty() ? to[2] : to[2] - out_.layers.back().z_mm;
@@ -582,8 +619,9 @@ std::optional<AnalyzeOptions::Bed> resolve(const AnalyzeOptions& o, const detail
     if (!std::isfinite(bed->max_height_mm)) note += "; the file gives no maximum height, so heights were not checked";
     a.notes.push_back(note + ".");
   } else {
-    a.notes.push_back("No bed size given (neither in the options nor in the file): moves were not checked against a "
-                      "bed.");
+    a.notes.push_back(
+        "No bed size given (neither in the options nor in the file): moves were not checked against a "
+        "bed.");
   }
   return bed;
 }
@@ -592,13 +630,20 @@ std::optional<AnalyzeOptions::Bed> resolve(const AnalyzeOptions& o, const detail
 
 std::string_view problem_kind_name(ProblemKind kind) {
   switch (kind) {
-    case ProblemKind::syntax: return "syntax";
-    case ProblemKind::not_finite: return "not_finite";
-    case ProblemKind::outside_bed: return "outside_bed";
-    case ProblemKind::e_backwards: return "e_backwards";
-    case ProblemKind::cold_extrusion: return "cold_extrusion";
-    case ProblemKind::flow: return "flow";
-    case ProblemKind::other: break;
+    case ProblemKind::syntax:
+      return "syntax";
+    case ProblemKind::not_finite:
+      return "not_finite";
+    case ProblemKind::outside_bed:
+      return "outside_bed";
+    case ProblemKind::e_backwards:
+      return "e_backwards";
+    case ProblemKind::cold_extrusion:
+      return "cold_extrusion";
+    case ProblemKind::flow:
+      return "flow";
+    case ProblemKind::other:
+      break;
   }
   return "other";
 }

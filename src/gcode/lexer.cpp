@@ -6,8 +6,8 @@
 
 #include <algorithm>
 #include <charconv>
-#include <cstdint>
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <limits>
 #include <system_error>
@@ -27,8 +27,18 @@ constexpr char upper(char c) noexcept { return (c >= 'a' && c <= 'z') ? static_c
 // M codes whose argument is free text (file names, messages), which must not be read as words.
 constexpr bool takes_text(int m) noexcept {
   switch (m) {
-    case 16: case 23: case 28: case 30: case 32: case 33: case 117: case 118: case 928: return true;
-    default: return false;
+    case 16:
+    case 23:
+    case 28:
+    case 30:
+    case 32:
+    case 33:
+    case 117:
+    case 118:
+    case 928:
+      return true;
+    default:
+      return false;
   }
 }
 
@@ -171,7 +181,8 @@ class Lexer {
   // 2^53) divided by an exact power of ten is the correctly rounded value, the same double
   // from_chars gives, at a fraction of the cost. nullptr: leave it to from_chars.
   const char* fast_number(const char* s, double& value) const {
-    static constexpr double kPow10[] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
+    static constexpr double kPow10[] = {1e0, 1e1, 1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                        1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
     const char* p = s;
     const bool negative = p < end_ && *p == '-';
     if (negative) ++p;
@@ -235,13 +246,20 @@ void lex_line(std::string_view line, LexedLine& out) {
 
 std::string_view lex_error_text(LexError error) {
   switch (error) {
-    case LexError::none: return "no error";
-    case LexError::bad_number: return "a malformed number";
-    case LexError::unexpected_char: return "a character that starts no G-code word";
-    case LexError::bad_checksum: return "a '*' checksum that is not a number";
-    case LexError::checksum_mismatch: return "a checksum that does not match the line";
-    case LexError::too_many_words: return "more words than a G-code line may hold";
-    case LexError::unterminated_string: return "a quoted string without its closing quote";
+    case LexError::none:
+      return "no error";
+    case LexError::bad_number:
+      return "a malformed number";
+    case LexError::unexpected_char:
+      return "a character that starts no G-code word";
+    case LexError::bad_checksum:
+      return "a '*' checksum that is not a number";
+    case LexError::checksum_mismatch:
+      return "a checksum that does not match the line";
+    case LexError::too_many_words:
+      return "more words than a G-code line may hold";
+    case LexError::unterminated_string:
+      return "a quoted string without its closing quote";
   }
   return "an error";
 }

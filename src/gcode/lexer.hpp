@@ -35,7 +35,7 @@ inline constexpr int kMaxWords = 32;
 
 struct LexedLine {
   std::array<Word, kMaxWords> words;
-  int word_count = 0;  ///< words[0] is the command (G, M, T) when the line has one
+  int word_count = 0;         ///< words[0] is the command (G, M, T) when the line has one
   std::string_view comment;   ///< text after the first ';' (untrimmed), empty if none
   std::string_view extended;  ///< Klipper-style extended command name ("PRINT_START"), else empty
   std::string_view text_arg;  ///< the message of M117/M118/M23-style commands

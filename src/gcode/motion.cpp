@@ -27,7 +27,7 @@ struct Unit {
 double junction_speed(const Unit& prev, const Unit& cur, double a, double jd) {
   if (prev.e_only || cur.e_only) return 0;
   const double cos_theta = -(prev.x * cur.x + prev.y * cur.y + prev.z * cur.z);
-  if (cos_theta > 0.999999) return 0;  // full reversal
+  if (cos_theta > 0.999999) return 0;                                         // full reversal
   if (cos_theta < -0.999999) return std::numeric_limits<double>::infinity();  // straight on
   const double sin_half = std::sqrt(0.5 * (1.0 - cos_theta));
   return std::sqrt(a * jd * sin_half / (1.0 - sin_half));

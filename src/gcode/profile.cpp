@@ -21,9 +21,12 @@ const std::vector<std::pair<std::string_view, std::string_view>>& bundled_profil
 
 std::string_view flavor_name(Flavor flavor) {
   switch (flavor) {
-    case Flavor::marlin: return "marlin";
-    case Flavor::klipper: return "klipper";
-    case Flavor::reprap: return "reprap";
+    case Flavor::marlin:
+      return "marlin";
+    case Flavor::klipper:
+      return "klipper";
+    case Flavor::reprap:
+      return "reprap";
   }
   return "marlin";
 }
@@ -85,8 +88,9 @@ std::string join_keys(const std::vector<std::string>& keys) {
 }
 
 std::vector<std::string> all_key_names() {
-  std::vector<std::string> names = {"name", "inherits", "flavor", "fan_start_layer", "firmware_retraction",
-                                    "relative_e", "start_gcode", "end_gcode", "color_change_gcode", "speeds"};
+  std::vector<std::string> names = {
+      "name",       "inherits",    "flavor",    "fan_start_layer",    "firmware_retraction",
+      "relative_e", "start_gcode", "end_gcode", "color_change_gcode", "speeds"};
   for (const auto& [k, v] : number_keys()) names.push_back(k);
   std::sort(names.begin(), names.end());
   return names;
@@ -132,10 +136,14 @@ void apply(PrinterProfile& p, const Json& j, const std::string& source) {
       p.name = value.get<std::string>();
     } else if (key == "flavor") {
       const std::string f = value.is_string() ? value.get<std::string>() : std::string();
-      if (f == "marlin") p.flavor = Flavor::marlin;
-      else if (f == "klipper") p.flavor = Flavor::klipper;
-      else if (f == "reprap") p.flavor = Flavor::reprap;
-      else throw input_error(source + ": \"flavor\" must be \"marlin\", \"klipper\" or \"reprap\"");
+      if (f == "marlin")
+        p.flavor = Flavor::marlin;
+      else if (f == "klipper")
+        p.flavor = Flavor::klipper;
+      else if (f == "reprap")
+        p.flavor = Flavor::reprap;
+      else
+        throw input_error(source + ": \"flavor\" must be \"marlin\", \"klipper\" or \"reprap\"");
     } else if (key == "fan_start_layer") {
       p.fan_start_layer = static_cast<int>(number(value, source, key, 1, 1000));
     } else if (key == "firmware_retraction" || key == "relative_e") {
@@ -205,8 +213,8 @@ std::vector<std::string> bundled_profile_names() {
 
 PrinterProfile load_profile(const std::string& name_or_path) {
   const std::string_view text = find_bundled(name_or_path);
-  const bool looks_like_file = name_or_path.find('/') != std::string::npos ||
-                               (name_or_path.size() > 5 && name_or_path.ends_with(".json"));
+  const bool looks_like_file =
+      name_or_path.find('/') != std::string::npos || (name_or_path.size() > 5 && name_or_path.ends_with(".json"));
   if (!text.empty() && !looks_like_file) return parse_profile(text, "bundled profile " + name_or_path);
   std::error_code ec;
   if (looks_like_file || std::filesystem::is_regular_file(name_or_path, ec)) {

@@ -35,27 +35,38 @@ constexpr double kShiftScale = 1 << kShift;
 
 Rgb feature_colour(Feature f) {
   switch (f) {
-    case Feature::wall_outer: return {255, 128, 0};
-    case Feature::wall_inner: return {230, 200, 30};
-    case Feature::gap_fill: return {0, 170, 170};
-    case Feature::solid_infill: return {150, 60, 200};
-    case Feature::top_solid_infill: return {220, 30, 40};
-    case Feature::sparse_infill: return {170, 70, 40};
-    case Feature::skirt: return {0, 150, 80};
-    case Feature::support: return {40, 80, 220};
-    case Feature::other: break;
+    case Feature::wall_outer:
+      return {255, 128, 0};
+    case Feature::wall_inner:
+      return {230, 200, 30};
+    case Feature::gap_fill:
+      return {0, 170, 170};
+    case Feature::solid_infill:
+      return {150, 60, 200};
+    case Feature::top_solid_infill:
+      return {220, 30, 40};
+    case Feature::sparse_infill:
+      return {170, 70, 40};
+    case Feature::skirt:
+      return {0, 150, 80};
+    case Feature::support:
+      return {40, 80, 220};
+    case Feature::other:
+      break;
   }
   return {90, 90, 90};
 }
 
 // Blue (first layer) through cyan, green and yellow to red (last layer).
 Rgb ramp(double t) {
-  static constexpr std::array<Rgb, 5> stops{{{59, 76, 192}, {40, 180, 200}, {90, 190, 70}, {245, 200, 40}, {200, 40, 40}}};
+  static constexpr std::array<Rgb, 5> stops{
+      {{59, 76, 192}, {40, 180, 200}, {90, 190, 70}, {245, 200, 40}, {200, 40, 40}}};
   t = std::clamp(t, 0.0, 1.0) * (stops.size() - 1);
   const std::size_t k = std::min<std::size_t>(static_cast<std::size_t>(t), stops.size() - 2);
   const double f = t - static_cast<double>(k);
   Rgb c{};
-  for (int i = 0; i < 3; ++i) c[i] = static_cast<std::uint8_t>(std::lround(stops[k][i] * (1 - f) + stops[k + 1][i] * f));
+  for (int i = 0; i < 3; ++i)
+    c[i] = static_cast<std::uint8_t>(std::lround(stops[k][i] * (1 - f) + stops[k + 1][i] * f));
   return c;
 }
 
@@ -115,7 +126,8 @@ void draw_moves(cv::Mat& img, const View& v, const GcodeAnalysis& a, const Rende
   const double fa = filament_area_mm2(a.filament_diameter_mm);
   if (o.show_travel) {
     for (const Move& m : a.moves) {
-      if (m.travel && selected(m, o)) cv::line(img, v.px(m.x0, m.y0), v.px(m.x1, m.y1), scalar(kTravel), 1, cv::LINE_8, kShift);
+      if (m.travel && selected(m, o))
+        cv::line(img, v.px(m.x0, m.y0), v.px(m.x1, m.y1), scalar(kTravel), 1, cv::LINE_8, kShift);
     }
   }
   const double layers = std::max<double>(1.0, static_cast<double>(a.layers.size()) - 1.0);
@@ -167,7 +179,8 @@ int legend_rows(const GcodeAnalysis& a, const RenderOptions& o) {
 Image8 render_top_view(const GcodeAnalysis& analysis, const RenderOptions& options) {
   if (!(options.pixels_per_mm > 0)) throw usage_error("the render scale must be a positive number of pixels per mm");
   if (options.max_pixels < 16) throw usage_error("the render size limit must be at least 16 pixels");
-  if (options.only_layer && (*options.only_layer < 0 || static_cast<std::size_t>(*options.only_layer) >= analysis.layers.size())) {
+  if (options.only_layer &&
+      (*options.only_layer < 0 || static_cast<std::size_t>(*options.only_layer) >= analysis.layers.size())) {
     throw usage_error("layer " + std::to_string(*options.only_layer + 1) + " does not exist: the program has " +
                       std::to_string(analysis.layers.size()) + " layers");
   }
@@ -197,7 +210,8 @@ Image8 render_top_view(const GcodeAnalysis& analysis, const RenderOptions& optio
   if (legend) draw_legend(img, v.width, analysis, options);
 
   Image8 out(img.cols, img.rows, 3);
-  for (int r = 0; r < img.rows; ++r) std::memcpy(&out.at(0, r), img.ptr<std::uint8_t>(r), static_cast<std::size_t>(img.cols) * 3);
+  for (int r = 0; r < img.rows; ++r)
+    std::memcpy(&out.at(0, r), img.ptr<std::uint8_t>(r), static_cast<std::size_t>(img.cols) * 3);
   return out;
 }
 

@@ -10,15 +10,24 @@ namespace fabforge::gcode {
 
 std::string_view feature_name(Feature feature) {
   switch (feature) {
-    case Feature::wall_outer: return "WALL-OUTER";
-    case Feature::wall_inner: return "WALL-INNER";
-    case Feature::gap_fill: return "GAP-FILL";
-    case Feature::solid_infill: return "SKIN";
-    case Feature::top_solid_infill: return "TOP-SKIN";
-    case Feature::sparse_infill: return "FILL";
-    case Feature::skirt: return "SKIRT";
-    case Feature::support: return "SUPPORT";
-    case Feature::other: break;
+    case Feature::wall_outer:
+      return "WALL-OUTER";
+    case Feature::wall_inner:
+      return "WALL-INNER";
+    case Feature::gap_fill:
+      return "GAP-FILL";
+    case Feature::solid_infill:
+      return "SKIN";
+    case Feature::top_solid_infill:
+      return "TOP-SKIN";
+    case Feature::sparse_infill:
+      return "FILL";
+    case Feature::skirt:
+      return "SKIRT";
+    case Feature::support:
+      return "SUPPORT";
+    case Feature::other:
+      break;
   }
   return "OTHER";
 }

@@ -66,15 +66,23 @@ std::string substitute(std::string text, const PrinterProfile& p, double top_z) 
 
 double feature_speed(const FeatureSpeeds& s, Feature f) {
   switch (f) {
-    case Feature::wall_outer: return s.wall_outer;
-    case Feature::wall_inner: return s.wall_inner;
-    case Feature::gap_fill: return s.gap_fill;
-    case Feature::solid_infill: return s.solid_infill;
-    case Feature::top_solid_infill: return s.top_solid_infill;
-    case Feature::sparse_infill: return s.sparse_infill;
-    case Feature::skirt: return s.skirt;
+    case Feature::wall_outer:
+      return s.wall_outer;
+    case Feature::wall_inner:
+      return s.wall_inner;
+    case Feature::gap_fill:
+      return s.gap_fill;
+    case Feature::solid_infill:
+      return s.solid_infill;
+    case Feature::top_solid_infill:
+      return s.top_solid_infill;
+    case Feature::sparse_infill:
+      return s.sparse_infill;
+    case Feature::skirt:
+      return s.skirt;
     case Feature::support:
-    case Feature::other: break;
+    case Feature::other:
+      break;
   }
   return s.wall_inner;
 }
@@ -99,10 +107,10 @@ void check_fits(const Toolpaths& toolpaths, const PrinterProfile& p) {
   if (box.min.x < x0 || box.min.y < y0 || box.max.x > x1 || box.max.y > y1 || prev_z > p.max_height_mm) {
     std::ostringstream msg;
     msg.precision(4);
-    msg << "the part does not fit on the printer \"" << p.name << "\": it spans x " << box.min.x << " to "
-        << box.max.x << ", y " << box.min.y << " to " << box.max.y << ", height " << prev_z
-        << " mm, but the bed is x " << x0 << " to " << x1 << ", y " << y0 << " to " << y1 << ", height "
-        << p.max_height_mm << " mm (scale it down or move it with --at)";
+    msg << "the part does not fit on the printer \"" << p.name << "\": it spans x " << box.min.x << " to " << box.max.x
+        << ", y " << box.min.y << " to " << box.max.y << ", height " << prev_z << " mm, but the bed is x " << x0
+        << " to " << x1 << ", y " << y0 << " to " << y1 << ", height " << p.max_height_mm
+        << " mm (scale it down or move it with --at)";
     throw usage_error(msg.str());
   }
 }
@@ -222,8 +230,8 @@ double travel_length(Point2 from, const ExtrusionPath& path) {
   return len + std::hypot(path.points.front().x - at.x, path.points.front().y - at.y);
 }
 
-void write_layer(Emitter& em, std::string& out, const ToolpathLayer& layer, std::size_t index,
-                 const PrinterProfile& p, Feature& current_feature, double& current_width) {
+void write_layer(Emitter& em, std::string& out, const ToolpathLayer& layer, std::size_t index, const PrinterProfile& p,
+                 Feature& current_feature, double& current_width) {
   for (const ExtrusionPath& path : layer.paths) {
     if (path.points.size() < 2) continue;
     // Travel: retract when the move is long and the planner did not route it inside the part.
@@ -295,7 +303,8 @@ std::string header(const Toolpaths& toolpaths, const PrinterProfile& p, const Wr
   };
   add(";TIME:" + num(std::round(stats.time_s), 0));
   add(";Filament used: " + num(stats.filament_mm / 1000, 5) + "m");
-  add(";Layer height: " + num(toolpaths.layers.size() > 1 ? toolpaths.layers[1].height_mm : toolpaths.layers[0].height_mm, 3));
+  add(";Layer height: " +
+      num(toolpaths.layers.size() > 1 ? toolpaths.layers[1].height_mm : toolpaths.layers[0].height_mm, 3));
   add(";MINX:" + num(stats.extrusion_min[0], 3));
   add(";MINY:" + num(stats.extrusion_min[1], 3));
   add(";MINZ:" + num(stats.extrusion_min[2], 3));
@@ -376,10 +385,8 @@ WrittenGcode write_gcode(const Toolpaths& toolpaths, const PrinterProfile& p, co
   body += substitute(p.end_gcode, p, toolpaths.layers.back().z_mm);
 
   WrittenGcode written;
-  GcodeAnalysis analysis = analyze_gcode(body, analyze_options_for(p), "written G-code");
-  written.stats = analysis.stats;
-  written.problems = std::move(analysis.problems);
-  written.text = header(toolpaths, p, options, written.stats);
+  written.analysis = analyze_gcode(body, analyze_options_for(p), "written G-code");
+  written.text = header(toolpaths, p, options, written.analysis.stats);
   written.text += body;
   return written;
 }

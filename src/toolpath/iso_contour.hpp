@@ -37,7 +37,8 @@ struct Grid {
   std::int64_t pw, ph;
   float at(std::int64_t X, std::int64_t Y) const {
     if (X >= 1 && Y >= 1 && X <= f.width && Y <= f.height) return f.values[(Y - 1) * f.width + (X - 1)];
-    const std::int64_t x = std::clamp<std::int64_t>(X, 1, f.width) - 1, y = std::clamp<std::int64_t>(Y, 1, f.height) - 1;
+    const std::int64_t x = std::clamp<std::int64_t>(X, 1, f.width) - 1,
+                       y = std::clamp<std::int64_t>(Y, 1, f.height) - 1;
     return -std::abs(f.values[y * f.width + x]);
   }
   std::int64_t h_edge(std::int64_t X, std::int64_t Y) const { return Y * pw + X; }
@@ -63,8 +64,7 @@ struct Segment {
 // counter-clockwise in (x, y) maths coordinates; edge k joins corner k and corner k+1. A segment
 // runs from the edge where that walk leaves the inside to the edge where it re-enters, which
 // keeps the inside on the segment's left.
-inline void cell_segments(const Grid& g, std::int64_t X, std::int64_t Y, const float v[4],
-                          std::vector<Segment>& out) {
+inline void cell_segments(const Grid& g, std::int64_t X, std::int64_t Y, const float v[4], std::vector<Segment>& out) {
   const bool in[4] = {v[0] > 0, v[1] > 0, v[2] > 0, v[3] > 0};
   const std::int64_t edge[4] = {g.h_edge(X, Y), g.v_edge(X + 1, Y), g.h_edge(X, Y + 1), g.v_edge(X, Y)};
   const int count = in[0] + in[1] + in[2] + in[3];
@@ -104,7 +104,8 @@ inline std::vector<Ring> trace(const Field& field) {
   std::sort(segs.begin(), segs.end(), [](const auto& a, const auto& b) { return a.from < b.from; });
   std::vector<char> used(segs.size(), 0);
   auto find = [&](std::int64_t from) {
-    auto it = std::lower_bound(segs.begin(), segs.end(), from, [](const auto& s, std::int64_t e) { return s.from < e; });
+    auto it =
+        std::lower_bound(segs.begin(), segs.end(), from, [](const auto& s, std::int64_t e) { return s.from < e; });
     return (it != segs.end() && it->from == from) ? static_cast<std::size_t>(it - segs.begin()) : segs.size();
   };
   std::vector<Ring> rings;

@@ -7,9 +7,10 @@
 #include <sstream>
 #include <string>
 
-#include "clipper_util.hpp"
 #include "fabforge/core/error.hpp"
 #include "fabforge/toolpath/regions.hpp"
+
+#include "clipper_util.hpp"
 
 namespace fabforge::toolpath {
 
@@ -22,7 +23,8 @@ std::string mm(double v) {
 }
 
 void check_positive(double v, const char* what) {
-  if (!std::isfinite(v) || v <= 0) throw usage_error(std::string(what) + " must be a positive number (got " + mm(v) + ")");
+  if (!std::isfinite(v) || v <= 0)
+    throw usage_error(std::string(what) + " must be a positive number (got " + mm(v) + ")");
 }
 
 // Grey value (0..255) of each pixel: luma for colour, the first channel for grey; and whether
@@ -168,8 +170,8 @@ std::vector<LayerRegions> heightmap_layers(const Image8& heights, const Image8& 
     if (k > 0 && layer_mask.pixels == previous_mask.pixels) {
       layer.regions = layers.back().regions;  // identical: layers_to_mesh merges them into one prism
     } else {
-      layer.regions = mask_to_regions(layer_mask, mm_per_pixel_, centre_mm, min_feature_area_mm2,
-                                      simplify_tolerance_mm);
+      layer.regions =
+          mask_to_regions(layer_mask, mm_per_pixel_, centre_mm, min_feature_area_mm2, simplify_tolerance_mm);
       // Simplification moves outlines a little; clip to the layer below so nothing overhangs.
       if (k > 0) {
         Regions nested = clip::intersection(layer.regions, layers.back().regions);

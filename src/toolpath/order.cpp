@@ -269,7 +269,8 @@ bool route_inside(Point2 a, Point2 b, const PolygonWithHoles& island, std::vecto
   const auto collect = [&](const Ring& ring) {
     for (std::size_t e = 0; e < ring.size(); ++e) {
       Point2 x;
-      if (segment_crossing(a, b, ring[e], ring[(e + 1) % ring.size()], x)) hits.push_back({dist(a, x) / ab, &ring, e, x});
+      if (segment_crossing(a, b, ring[e], ring[(e + 1) % ring.size()], x))
+        hits.push_back({dist(a, x) / ab, &ring, e, x});
     }
   };
   collect(island.outer);
@@ -354,7 +355,9 @@ std::vector<std::size_t> island_order(const std::vector<IslandPaths>& islands, c
     order.push_back(pick);
   }
   if (effort <= 0) return order;
-  const auto cost_before = [&](std::size_t k) { return k == 0 ? from_start[order[0]] : d[order[k - 1] * n + order[k]]; };
+  const auto cost_before = [&](std::size_t k) {
+    return k == 0 ? from_start[order[0]] : d[order[k - 1] * n + order[k]];
+  };
   for (bool improved = true; improved;) {
     improved = false;
     for (std::size_t i = 0; i < n; ++i)
@@ -363,7 +366,8 @@ std::vector<std::size_t> island_order(const std::vector<IslandPaths>& islands, c
         const double head = i == 0 ? from_start[order[j]] : d[order[i - 1] * n + order[j]];
         const double after = head + (j + 1 < n ? d[order[i] * n + order[j + 1]] : 0.0);
         if (after < before - 1e-9) {
-          std::reverse(order.begin() + static_cast<std::ptrdiff_t>(i), order.begin() + static_cast<std::ptrdiff_t>(j) + 1);
+          std::reverse(order.begin() + static_cast<std::ptrdiff_t>(i),
+                       order.begin() + static_cast<std::ptrdiff_t>(j) + 1);
           improved = true;
         }
       }
@@ -371,8 +375,8 @@ std::vector<std::size_t> island_order(const std::vector<IslandPaths>& islands, c
   return order;
 }
 
-void append_group(std::vector<gcode::ExtrusionPath>& out, const std::vector<PathItem>& items, Point2& at,
-                  bool& have_at, const PolygonWithHoles* island, const PlanParams& params) {
+void append_group(std::vector<gcode::ExtrusionPath>& out, const std::vector<PathItem>& items, Point2& at, bool& have_at,
+                  const PolygonWithHoles* island, const PlanParams& params) {
   if (items.empty()) return;
   const Point2 start = have_at ? at : items.front().points.front();
   const std::vector<Node> tour = sequence(items, start, params.optimize);
@@ -388,7 +392,8 @@ void append_group(std::vector<gcode::ExtrusionPath>& out, const std::vector<Path
         std::vector<Point2> via;
         double length = 0;
         const double straight = dist(at, to);
-        if (route_inside(at, to, *island, via, length) && length <= straight + std::max(2.0, params.max_detour * straight)) {
+        if (route_inside(at, to, *island, via, length) &&
+            length <= straight + std::max(2.0, params.max_detour * straight)) {
           p.travel_via = std::move(via);
           p.retract_before = false;
         }

@@ -5,8 +5,9 @@
 #include <algorithm>
 #include <cmath>
 
-#include "clipper_util.hpp"
 #include "fabforge/toolpath/infill.hpp"
+
+#include "clipper_util.hpp"
 #include "plan_internal.hpp"
 
 namespace fabforge::toolpath::detail {
@@ -50,7 +51,8 @@ std::vector<Point2> strip_centre_line(const Ring& ring) {
       const double d = std::hypot(ring[i].x - ring[j].x, ring[i].y - ring[j].y);
       if (d > best) best = d, a = i, b = j;
     }
-  std::vector<Point2> side1(ring.begin() + static_cast<std::ptrdiff_t>(a), ring.begin() + static_cast<std::ptrdiff_t>(b) + 1);
+  std::vector<Point2> side1(ring.begin() + static_cast<std::ptrdiff_t>(a),
+                            ring.begin() + static_cast<std::ptrdiff_t>(b) + 1);
   std::vector<Point2> side2;
   for (std::size_t k = b; k != a; k = (k + 1) % n) side2.push_back(ring[k]);
   side2.push_back(ring[a]);
@@ -104,15 +106,15 @@ void gap_fill(const Regions& gaps, const LayerWidths& w, const PlanParams& param
       // A ring-shaped gap (between two walls all the way round): its centre is a loop.
       Regions inner = clip::offset(one, -width / 2);
       for (auto& isl : inner.islands) {
-        if (isl.outer.size() >= 3)
-          out.gaps.push_back({gcode::Feature::gap_fill, true, line_w, std::move(isl.outer)});
+        if (isl.outer.size() >= 3) out.gaps.push_back({gcode::Feature::gap_fill, true, line_w, std::move(isl.outer)});
       }
       continue;
     }
     std::vector<Point2> centre = strip_centre_line(piece.outer);
     dedupe(centre, 0.01);
     double len = 0;
-    for (std::size_t i = 1; i < centre.size(); ++i) len += std::hypot(centre[i].x - centre[i - 1].x, centre[i].y - centre[i - 1].y);
+    for (std::size_t i = 1; i < centre.size(); ++i)
+      len += std::hypot(centre[i].x - centre[i - 1].x, centre[i].y - centre[i - 1].y);
     if (centre.size() < 2 || len < 0.2) {
       out.dropped_area_mm2 += a;
       continue;

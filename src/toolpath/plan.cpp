@@ -3,10 +3,11 @@
 #include <cmath>
 #include <sstream>
 
-#include "clipper_util.hpp"
 #include "fabforge/core/error.hpp"
 #include "fabforge/core/parallel.hpp"
 #include "fabforge/gcode/flow.hpp"
+
+#include "clipper_util.hpp"
 #include "plan_internal.hpp"
 
 namespace fabforge::toolpath {
@@ -28,7 +29,8 @@ void validate(const PlanParams& p) {
   };
   range(p.nozzle_diameter_mm, 0.05, 3, "nozzle diameter (mm)");
   range(p.line_width_mm, 0.5 * p.nozzle_diameter_mm, 3 * p.nozzle_diameter_mm, "line width (mm)");
-  range(p.first_layer_line_width_mm, 0.5 * p.nozzle_diameter_mm, 3 * p.nozzle_diameter_mm, "first layer line width (mm)");
+  range(p.first_layer_line_width_mm, 0.5 * p.nozzle_diameter_mm, 3 * p.nozzle_diameter_mm,
+        "first layer line width (mm)");
   range(p.perimeters, 0, 50, "perimeters");
   range(p.top_layers, 0, 100, "top solid layers");
   range(p.bottom_layers, 0, 100, "bottom solid layers");
@@ -60,8 +62,10 @@ SolidMasks solid_masks(const std::vector<LayerRegions>& layers, std::size_t i, c
   const std::size_t n = layers.size();
   const Regions& here = layers[i].regions;
   SolidMasks m;
-  if (i + 1 >= n) m.top = here;
-  else if (!same_regions(here, layers[i + 1].regions)) m.top = clip::difference(here, layers[i + 1].regions);
+  if (i + 1 >= n)
+    m.top = here;
+  else if (!same_regions(here, layers[i + 1].regions))
+    m.top = clip::difference(here, layers[i + 1].regions);
   // What has part on every layer within reach above and below; layers equal to this one (every
   // layer of an extruded part) change nothing and cost no clipping.
   Regions supported = here;
@@ -69,12 +73,16 @@ SolidMasks solid_masks(const std::vector<LayerRegions>& layers, std::size_t i, c
     if (!same_regions(layers[j].regions, here)) supported = clip::intersection(supported, layers[j].regions);
   };
   for (int k = 1; k <= p.top_layers && !supported.empty(); ++k) {
-    if (i + static_cast<std::size_t>(k) >= n) supported = Regions{};
-    else narrow(i + static_cast<std::size_t>(k));
+    if (i + static_cast<std::size_t>(k) >= n)
+      supported = Regions{};
+    else
+      narrow(i + static_cast<std::size_t>(k));
   }
   for (int k = 1; k <= p.bottom_layers && !supported.empty(); ++k) {
-    if (i < static_cast<std::size_t>(k)) supported = Regions{};
-    else narrow(i - static_cast<std::size_t>(k));
+    if (i < static_cast<std::size_t>(k))
+      supported = Regions{};
+    else
+      narrow(i - static_cast<std::size_t>(k));
   }
   m.solid = supported.empty() ? here : clip::difference(here, supported);
   return m;
@@ -171,8 +179,8 @@ LayerPaths plan_layer(const std::vector<LayerRegions>& layers, std::size_t i, co
   }
   if (i == 0 && p.skirt_loops > 0 && !layer.regions.empty()) {
     for (int k = 0; k < p.skirt_loops; ++k) {
-      const Regions loop = clip::offset(layer.regions, p.skirt_distance_mm + w.wall_mm / 2 + k * w.spacing_mm,
-                                        ClipperLib::jtRound);
+      const Regions loop =
+          clip::offset(layer.regions, p.skirt_distance_mm + w.wall_mm / 2 + k * w.spacing_mm, ClipperLib::jtRound);
       for (const PolygonWithHoles& isl : loop.islands)
         out.skirt.push_back({gcode::Feature::skirt, true, w.wall_mm, isl.outer});
     }
@@ -182,7 +190,8 @@ LayerPaths plan_layer(const std::vector<LayerRegions>& layers, std::size_t i, co
 
 }  // namespace
 
-PlannedToolpaths plan_toolpaths(const std::vector<LayerRegions>& layers, const PlanParams& params, RunContext& context) {
+PlannedToolpaths plan_toolpaths(const std::vector<LayerRegions>& layers, const PlanParams& params,
+                                RunContext& context) {
   validate(params);
   if (layers.empty()) throw usage_error("nothing to plan: no layers");
   const std::size_t n = layers.size();
@@ -219,7 +228,8 @@ PlannedToolpaths plan_toolpaths(const std::vector<LayerRegions>& layers, const P
     for (const FillRequest& r : layer_fills) {
       std::size_t match = distinct_fills.size();
       for (std::size_t d = 0; d < distinct_fills.size() && match == distinct_fills.size(); ++d)
-        if (same_params(distinct_fills[d]->params, r.params) && same_regions(distinct_fills[d]->area, r.area)) match = d;
+        if (same_params(distinct_fills[d]->params, r.params) && same_regions(distinct_fills[d]->area, r.area))
+          match = d;
       if (match == distinct_fills.size()) distinct_fills.push_back(&r);
       requests.push_back(&r);
       fill_of.push_back(match);
@@ -233,7 +243,8 @@ PlannedToolpaths plan_toolpaths(const std::vector<LayerRegions>& layers, const P
   for (std::size_t k = 0; k < requests.size(); ++k) {
     const FillRequest& r = *requests[k];
     for (const InfillLine& line : filled[fill_of[k]])
-      planned[r.layer].islands[r.island].infill.push_back({r.feature, line.closed, r.params.line_width_mm, line.points});
+      planned[r.layer].islands[r.island].infill.push_back(
+          {r.feature, line.closed, r.params.line_width_mm, line.points});
   }
   context.throw_if_cancelled();
   task->finish();
@@ -259,8 +270,8 @@ PlannedToolpaths plan_toolpaths(const std::vector<LayerRegions>& layers, const P
     std::ostringstream msg;
     msg.precision(3);
     msg << result.report.dropped_area_mm2 << " mm^2 (summed over layers) lie in gaps narrower than "
-        << 0.25 * params.nozzle_diameter_mm << " mm or specks smaller than " << params.line_width_mm * params.line_width_mm
-        << " mm^2 between walls and are not printed";
+        << 0.25 * params.nozzle_diameter_mm << " mm or specks smaller than "
+        << params.line_width_mm * params.line_width_mm << " mm^2 between walls and are not printed";
     result.report.warnings.push_back(msg.str());
   }
   return result;

@@ -14,8 +14,9 @@
 #include <utility>
 #include <vector>
 
-#include "clipper_util.hpp"
 #include "fabforge/core/error.hpp"
+
+#include "clipper_util.hpp"
 #include "iso_contour.hpp"
 
 namespace fabforge::toolpath {
@@ -73,8 +74,8 @@ Regions rings_to_regions(std::vector<Ring> rings, const Frame& frame, double min
 
 struct Luma {
   int width = 0, height = 0;
-  cv::Mat value;                ///< CV_32F, 0..255
-  std::vector<char> opaque;     ///< per pixel: alpha >= 128 (all 1 without alpha)
+  cv::Mat value;             ///< CV_32F, 0..255
+  std::vector<char> opaque;  ///< per pixel: alpha >= 128 (all 1 without alpha)
   bool any_transparent = false;
   std::size_t opaque_count = 0;
 };
@@ -128,7 +129,7 @@ double noise_sigma(const Luma& l) {
 }
 
 struct Split {
-  int threshold = -1;       ///< dark side: luminance <= threshold
+  int threshold = -1;  ///< dark side: luminance <= threshold
   double dark_mean = 0, light_mean = 0;
   std::uint64_t dark = 0, light = 0;
   int min_value = 0, max_value = 255;
@@ -139,8 +140,10 @@ Split class_means(const std::array<std::uint64_t, 256>& hist, int t) {
   s.threshold = t;
   double sd = 0, sl = 0;
   for (int v = 0; v < 256; ++v) {
-    if (v <= t) s.dark += hist[v], sd += double(hist[v]) * v;
-    else s.light += hist[v], sl += double(hist[v]) * v;
+    if (v <= t)
+      s.dark += hist[v], sd += double(hist[v]) * v;
+    else
+      s.light += hist[v], sl += double(hist[v]) * v;
   }
   s.dark_mean = s.dark ? sd / double(s.dark) : 0;
   s.light_mean = s.light ? sl / double(s.light) : 0;
@@ -219,9 +222,9 @@ std::vector<float> part_field(const Luma& l, const Split& s, bool dark_part) {
 // ---- sketch analysis -----------------------------------------------------------------------
 
 struct Strokes {
-  cv::Mat marks;   ///< CV_8U 255 on the part side of the threshold (pen strokes)
-  cv::Mat filled;  ///< CV_8U 255: strokes and what they enclose, small gaps bridged
-  double width_px = 0;  ///< mean stroke width
+  cv::Mat marks;         ///< CV_8U 255 on the part side of the threshold (pen strokes)
+  cv::Mat filled;        ///< CV_8U 255: strokes and what they enclose, small gaps bridged
+  double width_px = 0;   ///< mean stroke width
   double extent_px = 0;  ///< square root of the marks' bounding box area
   std::uint64_t mark_pixels = 0, filled_pixels = 0, enclosed_pixels = 0;
 };
@@ -367,8 +370,7 @@ void check_image(const Image8& image, const RegionParams& params) {
   const auto pixels = static_cast<std::int64_t>(image.pixel_count());
   if (pixels > params.max_pixels)
     throw usage_error("the image has " + std::to_string(image.width) + " x " + std::to_string(image.height) + " = " +
-                      std::to_string(pixels) + " pixels, more than the limit of " +
-                      std::to_string(params.max_pixels) +
+                      std::to_string(pixels) + " pixels, more than the limit of " + std::to_string(params.max_pixels) +
                       "; shrink the image or raise the limit with --max-megapixels");
 }
 
@@ -448,8 +450,8 @@ namespace {
 std::vector<float> part_side_field(const Image8& image, const Luma& luma, const RegionParams& params,
                                    RegionReport& report) {
   const Split split = split_luminance(luma, params.threshold);
-  const bool one_colour = split.dark == 0 || split.light == 0 ||
-                          (!params.threshold && split.light_mean - split.dark_mean < 8);
+  const bool one_colour =
+      split.dark == 0 || split.light == 0 || (!params.threshold && split.light_mean - split.dark_mean < 8);
   if (one_colour && luma.any_transparent) {
     // A single-colour logo on a transparent background: the part is the opaque area, and the
     // anti-aliased alpha edge gives its outline.
@@ -506,6 +508,14 @@ void apply_mode(std::vector<float>& field, const Image8& image, const Frame& fra
 
 }  // namespace
 
+std::vector<LayerRegions> image_heightmap_layers(const Image8& image, const RegionParams& params,
+                                                 const LayerParams& layers) {
+  const Settings settings = resolve(params);
+  check_image(image, params);
+  return heightmap_layers(image, Image8{}, layers, mm_per_pixel(params.placement, image.width, image.height),
+                          params.placement.centre_mm, settings.min_area_mm2, settings.tolerance_mm);
+}
+
 ImageRegions image_to_regions(const Image8& image, const RegionParams& params, RunContext& context) {
   const Settings settings = resolve(params);
   check_image(image, params);
@@ -531,8 +541,8 @@ ImageRegions image_to_regions(const Image8& image, const RegionParams& params, R
   context.throw_if_cancelled();
   progress->advance();
 
-  result.regions = rings_to_regions(iso::trace({image.width, image.height, field.data()}), frame,
-                                    settings.min_area_mm2, settings.tolerance_mm, report.removed_specks);
+  result.regions = rings_to_regions(iso::trace({image.width, image.height, field.data()}), frame, settings.min_area_mm2,
+                                    settings.tolerance_mm, report.removed_specks);
   if (result.regions.empty())
     throw input_error("no part found: the image is all one colour after thresholding at " +
                       std::to_string(report.threshold_used) + " (every shape found, " +

@@ -227,8 +227,7 @@ class EarClipper {
 };
 
 void check_ring(const Ring& ring, const char* what) {
-  if (ring.size() < 3)
-    throw input_error(std::string("cannot triangulate: the ") + what + " has fewer than 3 points");
+  if (ring.size() < 3) throw input_error(std::string("cannot triangulate: the ") + what + " has fewer than 3 points");
   for (Point2 p : ring)
     if (!std::isfinite(p.x) || !std::isfinite(p.y))
       throw input_error(std::string("cannot triangulate: the ") + what + " has a non-finite coordinate");
@@ -258,9 +257,8 @@ std::vector<std::array<int, 3>> triangulate(const PolygonWithHoles& polygon, std
     holes.push_back(hole);
   }
   // Rightmost holes first, so later bridges may end on holes already joined.
-  std::stable_sort(holes.begin(), holes.end(), [](const Hole& a, const Hole& b) {
-    return a.max_x > b.max_x || (a.max_x == b.max_x && a.y < b.y);
-  });
+  std::stable_sort(holes.begin(), holes.end(),
+                   [](const Hole& a, const Hole& b) { return a.max_x > b.max_x || (a.max_x == b.max_x && a.y < b.y); });
   for (const Hole& h : holes) clipper.bridge(h.start, outer);
   std::vector<std::array<int, 3>> triangles;
   triangles.reserve(vertices.size() + 2 * holes.size());

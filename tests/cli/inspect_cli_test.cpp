@@ -78,12 +78,12 @@ std::string faulty_program() {
   char buf[600];
   std::snprintf(buf, sizeof buf,
                 "; fabforge_bed = 0,0,220,220,250\nM104 S210\nG28\nM83\n;LAYER:0\nG1 Z0.2 F600\n"  // 1-6
-                "G1 X50 Y50 E%.5f F1800\n"   // 7
-                "G1 X230 Y50 F6000\n"        // 8 off the bed
-                "G1 X70 Y50\n"               // 9
-                "G1 X nan Y70 E1\n"          // 10
-                "G1 X70 Y70 E%.5f\n"         // 11
-                "G1 X50 Y70 E%.5f\n",        // 12 five times the flow
+                "G1 X50 Y50 E%.5f F1800\n"                                                         // 7
+                "G1 X230 Y50 F6000\n"                                                              // 8 off the bed
+                "G1 X70 Y50\n"                                                                     // 9
+                "G1 X nan Y70 E1\n"                                                                // 10
+                "G1 X70 Y70 E%.5f\n"                                                               // 11
+                "G1 X50 Y70 E%.5f\n",  // 12 five times the flow
                 e * 3, e, 5 * e);
   return buf;
 }
@@ -185,15 +185,15 @@ TEST(InspectCli, CoverageAgainstRegions) {
   r.islands.push_back({{{20, 20}, {30, 20}, {30, 30}, {20, 30}}, {}});
   write_regions(dir / "regions.json", r);
   const auto path = write(dir, "raster.gcode", g);
-  CommandResult json = fabforge({"inspect", path.string(), "--json", "--regions", (dir / "regions.json").string(),
-                                 "--coverage-layer", "1"});
+  CommandResult json = fabforge(
+      {"inspect", path.string(), "--json", "--regions", (dir / "regions.json").string(), "--coverage-layer", "1"});
   ASSERT_EQ(json.exit_code, 0) << json.err;
   const nlohmann::json j = nlohmann::json::parse(json.out);
   EXPECT_GE(j["coverage"]["fraction"].get<double>(), 0.97);
   EXPECT_NEAR(j["coverage"]["region_area_mm2"].get<double>(), 100, 1e-9);
   EXPECT_EQ(j["coverage"]["layer"], 1);
-  CommandResult beyond = fabforge({"inspect", path.string(), "--regions", (dir / "regions.json").string(),
-                                   "--coverage-layer", "3"});
+  CommandResult beyond =
+      fabforge({"inspect", path.string(), "--regions", (dir / "regions.json").string(), "--coverage-layer", "3"});
   EXPECT_EQ(beyond.exit_code, 2) << beyond.err;
   EXPECT_TRUE(contains(beyond.err, "--coverage-layer 3")) << beyond.err;
 }

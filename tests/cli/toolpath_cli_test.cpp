@@ -66,8 +66,8 @@ fs::path make_shape(const TempDir& dir, const std::string& name, int scale, bool
 }
 
 std::vector<std::string> job(const fs::path& image, const fs::path& out, std::vector<std::string> extra = {}) {
-  std::vector<std::string> a = {"toolpath", image.string(), "-o", out.string(), "--width-mm", "60",
-                                "--thickness-mm", "1.2", "-q"};
+  std::vector<std::string> a = {"toolpath", image.string(),   "-o",  out.string(), "--width-mm",
+                                "60",       "--thickness-mm", "1.2", "-q"};
   a.insert(a.end(), extra.begin(), extra.end());
   return a;
 }
@@ -125,7 +125,8 @@ TEST(ToolpathCli, MirroredImageGivesEqualLengths) {
   EXPECT_NEAR(a["filament_mm"].get<double>(), b["filament_mm"].get<double>(), 0.01 * a["filament_mm"].get<double>());
   EXPECT_NEAR(a["printing_mm"].get<double>(), b["printing_mm"].get<double>(), 0.01 * a["printing_mm"].get<double>());
   // Mirrored about the bed centre: the extrusion bounds mirror too.
-  EXPECT_NEAR(a["extrusion_bounds"]["min"][0].get<double>() - 110, 110 - b["extrusion_bounds"]["max"][0].get<double>(), 0.3);
+  EXPECT_NEAR(a["extrusion_bounds"]["min"][0].get<double>() - 110, 110 - b["extrusion_bounds"]["max"][0].get<double>(),
+              0.3);
 }
 
 TEST(ToolpathCli, DoubledResolutionGivesNearlyEqualFilament) {

@@ -58,12 +58,12 @@ TEST(Polygon, PerimeterBoundsAndRingCount) {
 
 TEST(Polygon, ContainsRespectsHolesAndIslandsInHoles) {
   const Regions r = sample();
-  EXPECT_TRUE(contains(r, {1, 1}));     // frame
-  EXPECT_FALSE(contains(r, {3, 3}));    // hole
-  EXPECT_TRUE(contains(r, {5, 5}));     // island inside the hole
-  EXPECT_FALSE(contains(r, {15, 5}));   // between islands
-  EXPECT_TRUE(contains(r, {21, 1}));    // triangle
-  EXPECT_FALSE(contains(r, {25, 3}));   // beside the triangle's slope
+  EXPECT_TRUE(contains(r, {1, 1}));    // frame
+  EXPECT_FALSE(contains(r, {3, 3}));   // hole
+  EXPECT_TRUE(contains(r, {5, 5}));    // island inside the hole
+  EXPECT_FALSE(contains(r, {15, 5}));  // between islands
+  EXPECT_TRUE(contains(r, {21, 1}));   // triangle
+  EXPECT_FALSE(contains(r, {25, 3}));  // beside the triangle's slope
   EXPECT_FALSE(contains(r, {-1, 5}));
   EXPECT_FALSE(contains(Regions{}, {0, 0}));
 }

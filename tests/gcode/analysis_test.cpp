@@ -2,6 +2,8 @@
 // firmware's positioning rules, arcs, checksums, layers, time, features, file declarations,
 // planted faults, and layer coverage.
 
+#include "fabforge/gcode/analysis.hpp"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -12,7 +14,6 @@
 #include <string>
 
 #include "fabforge/core/error.hpp"
-#include "fabforge/gcode/analysis.hpp"
 #include "fabforge/gcode/flow.hpp"
 
 #include "support/test_support.hpp"
@@ -172,8 +173,8 @@ TEST(GcodeAnalysis, InchesAndCompactWords) {
 }
 
 TEST(GcodeAnalysis, NumbersParseExactlyAndNeverAsExponents) {
-  for (const char* v : {"0.1", "-0.03456", "123.456789012345", "1234567890.12345678", "0.30000000000000004", "7",
-                        "-.5", "5.", "+2.25", "0.000001", "-0", "99999999999999999999.5"}) {
+  for (const char* v : {"0.1", "-0.03456", "123.456789012345", "1234567890.12345678", "0.30000000000000004", "7", "-.5",
+                        "5.", "+2.25", "0.000001", "-0", "99999999999999999999.5"}) {
     const GcodeAnalysis a = analyze(std::string(kHeated) + "M83\nG1 X1 E" + v + "\n");
     ASSERT_EQ(a.moves.size(), 1u) << v;
     EXPECT_EQ(a.moves[0].e, std::strtod(v, nullptr)) << v;  // bit-identical to the C library
@@ -189,7 +190,8 @@ TEST(GcodeAnalysis, NumbersParseExactlyAndNeverAsExponents) {
 
 TEST(GcodeAnalysis, SemicircleArcsHaveLengthPiR) {
   const double r = 10;
-  for (const char* cmd : {"G3 X-10 Y0 I-10 J0 E1", "G2 X-10 Y0 I-10 J0 E1", "G3 X-10 Y0 R10 E1", "G2 X-10 Y0 R-10 E1"}) {
+  for (const char* cmd :
+       {"G3 X-10 Y0 I-10 J0 E1", "G2 X-10 Y0 I-10 J0 E1", "G3 X-10 Y0 R10 E1", "G2 X-10 Y0 R-10 E1"}) {
     const GcodeAnalysis a = analyze(std::string(kHeated) + "M83\nG1 X10 Y0 Z0.2 F1200\n" + cmd + "\n");
     EXPECT_TRUE(a.ok()) << cmd << "\n" << dump(a);
     EXPECT_NEAR(a.stats.printing_mm, kPi * r, kPi * r * 0.005) << cmd;
@@ -228,8 +230,8 @@ std::string with_checksum(const std::string& line) {
 }
 
 TEST(GcodeAnalysis, ChecksumsAndLineNumbers) {
-  const std::string good = std::string(kHeated) + with_checksum("N1 G1 X10 F1200") + "\n" +
-                           with_checksum("N2 G1 X20") + "\n";
+  const std::string good =
+      std::string(kHeated) + with_checksum("N1 G1 X10 F1200") + "\n" + with_checksum("N2 G1 X20") + "\n";
   const GcodeAnalysis a = analyze(good);
   EXPECT_TRUE(a.ok()) << dump(a);
   EXPECT_EQ(a.moves.size(), 2u);
@@ -245,16 +247,17 @@ TEST(GcodeAnalysis, ChecksumsAndLineNumbers) {
 }
 
 TEST(GcodeAnalysis, CommentsTextArgumentsAndExtendedCommands) {
-  const std::string g = "M104 S200 (heat) ; comment with * and X99\n"
-                        "M117 Printing 50% done\n"
-                        "M862.3 P \"MK3S\" ; printer check\n"
-                        "SET_FAN_SPEED FAN=part SPEED=0.5\n"
-                        "EXCLUDE_OBJECT_DEFINE NAME=a CENTER=1,2\n"
-                        "M1002 gcode_claim_action : 2\n"  // vendor codes with their own syntax
-                        "G1 X10 (move) Y5 F1200\n"
-                        "%\n"
-                        "\n"
-                        "   \t\n";
+  const std::string g =
+      "M104 S200 (heat) ; comment with * and X99\n"
+      "M117 Printing 50% done\n"
+      "M862.3 P \"MK3S\" ; printer check\n"
+      "SET_FAN_SPEED FAN=part SPEED=0.5\n"
+      "EXCLUDE_OBJECT_DEFINE NAME=a CENTER=1,2\n"
+      "M1002 gcode_claim_action : 2\n"  // vendor codes with their own syntax
+      "G1 X10 (move) Y5 F1200\n"
+      "%\n"
+      "\n"
+      "   \t\n";
   const GcodeAnalysis a = analyze(g);
   EXPECT_TRUE(a.ok()) << dump(a);
   ASSERT_EQ(a.moves.size(), 1u);
@@ -275,31 +278,31 @@ TEST(GcodeAnalysis, MalformedWordsAreSyntaxProblems) {
 
 // Two square layers with retraction, z-hop and travel between, after a purge line.
 const char* kTwoLayers =
-    "M104 S200\n"                    // 1
-    "G28\n"                          // 2
-    "G90\nM83\n"                     // 3-4
-    "G1 Z0.3 F600\n"                 // 5
-    "G1 X5 Y5 E5 F1200 ; purge\n"    // 6  start G-code: not a layer
-    "G1 Z2\n"                        // 7
-    ";LAYER:0\n"                     // 8
-    ";TYPE:WALL-OUTER\n"             // 9
-    "G1 X10 Y10 Z0.2 F6000\n"        // 10 travel to the layer (belongs to no layer yet)
-    "G1 X20 Y10 E0.5 F1800\n"        // 11 first layer starts
-    "G1 X20 Y20 E0.5\n"              // 12
-    "G1 E-0.8 F2100\n"               // 13 retraction
-    "G1 Z0.6 F600\n"                 // 14 hop
-    "G1 X30 Y20 F6000\n"             // 15 travel (hopped)
-    "G1 X30 Y30\n"                   // 16 travel, still retracted: no second retraction
-    "G1 E-0.2 F2100\n"               // 17 more retraction: same one
-    "G1 Z0.2 F600\n"                 // 18 down: one z-hop
-    "G1 E1.0 F2100\n"                // 19 recover
-    "G1 X40 Y30 E0.5 F1800\n"        // 20
-    ";LAYER:1\n"                     // 21
-    "G1 Z0.4 F600\n"                 // 22 layer change: a lift that ends in extrusion, not a hop
-    "G1 X40 Y40 E0.5 F1800\n"        // 23 second layer
-    "G1 E-0.8 F2100\n"               // 24 retraction
-    "G1 Z10 F600\n"                  // 25 park lift: never comes down, not a hop
-    "G1 X0 Y200 F6000\n";            // 26 park
+    "M104 S200\n"                  // 1
+    "G28\n"                        // 2
+    "G90\nM83\n"                   // 3-4
+    "G1 Z0.3 F600\n"               // 5
+    "G1 X5 Y5 E5 F1200 ; purge\n"  // 6  start G-code: not a layer
+    "G1 Z2\n"                      // 7
+    ";LAYER:0\n"                   // 8
+    ";TYPE:WALL-OUTER\n"           // 9
+    "G1 X10 Y10 Z0.2 F6000\n"      // 10 travel to the layer (belongs to no layer yet)
+    "G1 X20 Y10 E0.5 F1800\n"      // 11 first layer starts
+    "G1 X20 Y20 E0.5\n"            // 12
+    "G1 E-0.8 F2100\n"             // 13 retraction
+    "G1 Z0.6 F600\n"               // 14 hop
+    "G1 X30 Y20 F6000\n"           // 15 travel (hopped)
+    "G1 X30 Y30\n"                 // 16 travel, still retracted: no second retraction
+    "G1 E-0.2 F2100\n"             // 17 more retraction: same one
+    "G1 Z0.2 F600\n"               // 18 down: one z-hop
+    "G1 E1.0 F2100\n"              // 19 recover
+    "G1 X40 Y30 E0.5 F1800\n"      // 20
+    ";LAYER:1\n"                   // 21
+    "G1 Z0.4 F600\n"               // 22 layer change: a lift that ends in extrusion, not a hop
+    "G1 X40 Y40 E0.5 F1800\n"      // 23 second layer
+    "G1 E-0.8 F2100\n"             // 24 retraction
+    "G1 Z10 F600\n"                // 25 park lift: never comes down, not a hop
+    "G1 X0 Y200 F6000\n";          // 26 park
 
 TEST(GcodeAnalysis, LayersRetractionsAndZHops) {
   const GcodeAnalysis a = analyze(kTwoLayers);
@@ -314,9 +317,12 @@ TEST(GcodeAnalysis, LayersRetractionsAndZHops) {
   EXPECT_EQ(a.layers[1].retractions, 1);
   EXPECT_EQ(a.stats.z_hops, 1);
   for (const Move& m : a.moves) {
-    if (m.line <= 10) EXPECT_EQ(m.layer, -1) << "line " << m.line;
-    else if (m.line < 23) EXPECT_EQ(m.layer, 0) << "line " << m.line;
-    else EXPECT_EQ(m.layer, 1) << "line " << m.line;
+    if (m.line <= 10)
+      EXPECT_EQ(m.layer, -1) << "line " << m.line;
+    else if (m.line < 23)
+      EXPECT_EQ(m.layer, 0) << "line " << m.line;
+    else
+      EXPECT_EQ(m.layer, 1) << "line " << m.line;
   }
   EXPECT_EQ(a.layers[0].end_move, a.layers[1].first_move);
   EXPECT_EQ(a.layers[1].end_move, a.moves.size());
@@ -332,7 +338,8 @@ TEST(GcodeAnalysis, LayersRetractionsAndZHops) {
 
 TEST(GcodeAnalysis, FilesWithoutMarkersStartLayersAtTheFirstExtrusion) {
   std::string g = kTwoLayers;
-  for (const char* marker : {";LAYER:0\n", ";TYPE:WALL-OUTER\n", ";LAYER:1\n"}) g.erase(g.find(marker), std::strlen(marker));
+  for (const char* marker : {";LAYER:0\n", ";TYPE:WALL-OUTER\n", ";LAYER:1\n"})
+    g.erase(g.find(marker), std::strlen(marker));
   const GcodeAnalysis a = analyze(g);
   ASSERT_EQ(a.layers.size(), 3u);  // the purge at z 0.3 is a layer of its own now
   EXPECT_NEAR(a.layers[0].z_mm, 0.3, 1e-6);
@@ -462,14 +469,14 @@ TEST(GcodeAnalysis, BedAndDiametersFromTheFile) {
 TEST(GcodeAnalysis, OutsideTheBed) {
   AnalyzeOptions o;
   o.bed = AnalyzeOptions::Bed{0, 0, 200, 200, 100};
-  const std::string g = std::string(kHeated) +    // 1-3
-                        "M83\nG1 Z0.2 F600\n"     // 4-5
-                        "G1 X-0.3 Y10 F3000\n"    // 6 within tolerance
-                        "G1 X50 Y10 E2\n"         // 7
-                        "G1 X50 Y203 F3000\n"     // 8 travel off the back
-                        "G1 X50 Y210\n"           // 9 still off: same problem
-                        "G1 X50 Y10\n"            // 10
-                        "G1 Z120\n";              // 11 too high
+  const std::string g = std::string(kHeated) +  // 1-3
+                        "M83\nG1 Z0.2 F600\n"   // 4-5
+                        "G1 X-0.3 Y10 F3000\n"  // 6 within tolerance
+                        "G1 X50 Y10 E2\n"       // 7
+                        "G1 X50 Y203 F3000\n"   // 8 travel off the back
+                        "G1 X50 Y210\n"         // 9 still off: same problem
+                        "G1 X50 Y10\n"          // 10
+                        "G1 Z120\n";            // 11 too high
   const GcodeAnalysis a = analyze(g, o);
   EXPECT_EQ(lines_of(a, ProblemKind::outside_bed), (std::vector<std::size_t>{8, 11})) << dump(a);
   EXPECT_EQ(a.problem_count, 2u);
@@ -481,7 +488,7 @@ TEST(GcodeAnalysis, OutsideTheBed) {
 }
 
 TEST(GcodeAnalysis, ERunningBackwards) {
-  const std::string g = std::string(kHeated) +  // 1-3
+  const std::string g = std::string(kHeated) +         // 1-3
                         "M82\nG92 E0\nG1 Z0.2 F600\n"  // 4-6
                         "G1 X10 E5 F1200\n"            // 7
                         "G1 X20 E30\n"                 // 8
@@ -532,18 +539,19 @@ TEST(GcodeAnalysis, FlowLimits) {
   const std::string head = std::string(kHeated) + "M83\nG1 Z0.2 F600\n";  // 1-5
   char body[512];
   std::snprintf(body, sizeof body,
-                "G1 X10 E%.5f F1800\n"  // 6 fine
-                "G1 X20 E%.5f\n"        // 7 four times the flow: 1.8 mm wide
-                "G1 X30 E%.5f\n"        // 8 same run
-                "G1 X40 E%.5f\n"        // 9 fine
-                "G1 X50 E%.5f\n"        // 10 a twentieth: under-extrusion
-                "G1 X60 E%.5f F30000\n" // 11 right width at 500 mm/s: 41 mm^3/s
-                "G1 X60.01 E1\n",       // 12 too short to judge
+                "G1 X10 E%.5f F1800\n"   // 6 fine
+                "G1 X20 E%.5f\n"         // 7 four times the flow: 1.8 mm wide
+                "G1 X30 E%.5f\n"         // 8 same run
+                "G1 X40 E%.5f\n"         // 9 fine
+                "G1 X50 E%.5f\n"         // 10 a twentieth: under-extrusion
+                "G1 X60 E%.5f F30000\n"  // 11 right width at 500 mm/s: 41 mm^3/s
+                "G1 X60.01 E1\n",        // 12 too short to judge
                 good, 4 * good, 4 * good, good, good / 20, good);
   const GcodeAnalysis a = analyze(head + body);
   EXPECT_EQ(lines_of(a, ProblemKind::flow), (std::vector<std::size_t>{7, 10, 11})) << dump(a);
   EXPECT_NE(a.problems[0].message.find("over-extrusion"), std::string::npos) << a.problems[0].message;
-  EXPECT_NE(a.problems[0].message.find("so is the next extruding move (line 8)"), std::string::npos) << a.problems[0].message;
+  EXPECT_NE(a.problems[0].message.find("so is the next extruding move (line 8)"), std::string::npos)
+      << a.problems[0].message;
   EXPECT_NE(a.problems[1].message.find("under-extrusion"), std::string::npos) << a.problems[1].message;
   EXPECT_NE(a.problems[2].message.find("mm^3/s"), std::string::npos) << a.problems[2].message;
 }

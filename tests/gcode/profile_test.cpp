@@ -1,10 +1,12 @@
+#include "fabforge/gcode/profile.hpp"
+
 #include <gtest/gtest.h>
 
 #include <functional>
 #include <string>
 
 #include "fabforge/core/error.hpp"
-#include "fabforge/gcode/profile.hpp"
+
 #include "support/test_support.hpp"
 
 using namespace fabforge;
@@ -37,7 +39,7 @@ TEST(GcodeProfile, BundledProfilesLoadWithTheirMachines) {
   EXPECT_GT(mk3.z_hop_mm, 0);
   const PrinterProfile ender = load_profile("ender3");
   EXPECT_DOUBLE_EQ(ender.retract_length_mm, 5.0);  // Bowden
-  EXPECT_EQ(ender.flavor, Flavor::marlin);          // inherited
+  EXPECT_EQ(ender.flavor, Flavor::marlin);         // inherited
   const PrinterProfile klipper = load_profile("generic-klipper");
   EXPECT_EQ(klipper.flavor, Flavor::klipper);
   EXPECT_TRUE(klipper.relative_e);
@@ -49,7 +51,8 @@ TEST(GcodeProfile, BundledProfilesLoadWithTheirMachines) {
 }
 
 TEST(GcodeProfile, InheritsThenOverrides) {
-  const PrinterProfile p = parse_profile(R"({"inherits": "ender3", "nozzle_temp_c": 230, "speeds": {"travel": 120}})", "mine.json");
+  const PrinterProfile p =
+      parse_profile(R"({"inherits": "ender3", "nozzle_temp_c": 230, "speeds": {"travel": 120}})", "mine.json");
   EXPECT_DOUBLE_EQ(p.nozzle_temp_c, 230);
   EXPECT_DOUBLE_EQ(p.speeds.travel, 120);
   EXPECT_DOUBLE_EQ(p.speeds.wall_outer, load_profile("ender3").speeds.wall_outer);
@@ -84,7 +87,9 @@ TEST(GcodeProfile, LoadByNameOrFile) {
   }
   TempDir dir;
   const auto path = dir.path() / "custom.json";
-  write_bytes(path, R"({"name": "Custom", "inherits": "generic-marlin", "bed_width_mm": 300, "start_gcode": "G28\nM109 S200"})");
+  write_bytes(
+      path,
+      R"({"name": "Custom", "inherits": "generic-marlin", "bed_width_mm": 300, "start_gcode": "G28\nM109 S200"})");
   const PrinterProfile p = load_profile(path.string());
   EXPECT_EQ(p.name, "Custom");
   EXPECT_DOUBLE_EQ(p.bed_width_mm, 300);

@@ -97,7 +97,7 @@ TEST(GcodeRender, UnderlayIsLightGreyWithItsHolesLeftOut) {
   const double min_x = 5, max_y = 35;  // the underlay widens the view
   EXPECT_EQ(img.height, 34 * 10);
   EXPECT_EQ(at_mm(img, 25, 30, min_x, max_y, 10), kUnderlay);
-  EXPECT_EQ(at_mm(img, 15, 20, min_x, max_y, 10), kWhite);  // the hole
+  EXPECT_EQ(at_mm(img, 15, 20, min_x, max_y, 10), kWhite);      // the hole
   EXPECT_EQ(at_mm(img, 20, 15, min_x, max_y, 10), kWallOuter);  // paths over the underlay
   EXPECT_EQ(at_mm(img, 4, 20, min_x, max_y, 10), kWhite);       // outside the island
 }

@@ -1,3 +1,5 @@
+#include "fabforge/gcode/writer.hpp"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -7,7 +9,6 @@
 #include "fabforge/core/error.hpp"
 #include "fabforge/gcode/analysis.hpp"
 #include "fabforge/gcode/flow.hpp"
-#include "fabforge/gcode/writer.hpp"
 
 using namespace fabforge;
 using namespace fabforge::gcode;
@@ -63,7 +64,7 @@ TEST(GcodeWriter, FilamentFollowsTheFlowModelAndReadsBack) {
   const PrinterProfile profile = load_profile("generic-marlin");
   const Toolpaths t = two_layers();
   const WrittenGcode w = write_gcode(t, profile, {});
-  EXPECT_TRUE(w.problems.empty()) << w.problems.front().message;
+  EXPECT_TRUE(w.analysis.problems.empty()) << w.analysis.problems.front().message;
   const GcodeAnalysis a = analyze_gcode(w.text, analyze_options_for(profile));
   EXPECT_TRUE(a.ok());
   EXPECT_EQ(a.stats.layers, 2);
@@ -75,7 +76,7 @@ TEST(GcodeWriter, FilamentFollowsTheFlowModelAndReadsBack) {
   }
   EXPECT_NEAR(part_length, 2 * (40 + 8 * std::sqrt(2.0)), 1e-2);
   EXPECT_NEAR(part_filament, expected_filament(t, 1.75), 1e-3);
-  EXPECT_NEAR(a.stats.time_s, w.stats.time_s, 1e-9);
+  EXPECT_NEAR(a.stats.time_s, w.analysis.stats.time_s, 1e-9);
   EXPECT_NE(w.text.find(";TIME:"), std::string::npos);
   EXPECT_NE(w.text.find(";TYPE:WALL-OUTER"), std::string::npos);
   EXPECT_NE(w.text.find(";TYPE:FILL"), std::string::npos);
@@ -108,7 +109,7 @@ TEST(GcodeWriter, RetractsOnlyWhenAsked) {
   l.z_mm = 0.2;
   l.height_mm = 0.2;
   l.paths.push_back(line({50, 50}, {60, 50}));
-  l.paths.push_back(line({60, 80}, {50, 80}));  // 30 mm away
+  l.paths.push_back(line({60, 80}, {50, 80}));      // 30 mm away
   l.paths.push_back(line({50, 80.5}, {60, 80.5}));  // 0.5 mm away: below retract_min_travel
   l.paths.back().retract_before = true;
   t.layers.push_back(l);

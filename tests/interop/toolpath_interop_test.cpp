@@ -52,11 +52,35 @@ TEST(ToolpathInterop, PrusaSlicerSlicesOurPartAndOurReaderMeasuresIt) {
       fabforge({"toolpath", make_plate(dir).string(), "-o", (dir / "ours.gcode").string(), "--width-mm", "40",
                 "--thickness-mm", "2", "--stl", (dir / "part.stl").string(), "--infill-pattern", "rectilinear", "-q"});
   ASSERT_EQ(ours.exit_code, 0) << ours.err;
-  const CommandResult sliced = test::run_command(
-      {"prusa-slicer", "--export-gcode", "--layer-height", "0.2", "--first-layer-height", "0.2", "--perimeters", "2",
-       "--top-solid-layers", "4", "--bottom-solid-layers", "3", "--fill-density", "20%", "--fill-pattern",
-       "rectilinear", "--extrusion-width", "0.45", "--first-layer-extrusion-width", "0.5", "--skirts", "1", "--skirt-distance", "3",
-       "--center", "110,110", "-o", (dir / "prusa.gcode").string(), (dir / "part.stl").string()});
+  const CommandResult sliced = test::run_command({"prusa-slicer",
+                                                  "--export-gcode",
+                                                  "--layer-height",
+                                                  "0.2",
+                                                  "--first-layer-height",
+                                                  "0.2",
+                                                  "--perimeters",
+                                                  "2",
+                                                  "--top-solid-layers",
+                                                  "4",
+                                                  "--bottom-solid-layers",
+                                                  "3",
+                                                  "--fill-density",
+                                                  "20%",
+                                                  "--fill-pattern",
+                                                  "rectilinear",
+                                                  "--extrusion-width",
+                                                  "0.45",
+                                                  "--first-layer-extrusion-width",
+                                                  "0.5",
+                                                  "--skirts",
+                                                  "1",
+                                                  "--skirt-distance",
+                                                  "3",
+                                                  "--center",
+                                                  "110,110",
+                                                  "-o",
+                                                  (dir / "prusa.gcode").string(),
+                                                  (dir / "part.stl").string()});
   ASSERT_EQ(sliced.exit_code, 0) << sliced.out << sliced.err;
 
   const nlohmann::json a = inspect(dir / "ours.gcode"), b = inspect(dir / "prusa.gcode");
@@ -65,8 +89,10 @@ TEST(ToolpathInterop, PrusaSlicerSlicesOurPartAndOurReaderMeasuresIt) {
   EXPECT_EQ(b["layers"], 10) << "PrusaSlicer slices our 2 mm STL into 10 layers of 0.2 mm";
   // The same footprint: extrusion bounds agree within the skirt (3 mm + line).
   for (int axis = 0; axis < 2; ++axis) {
-    const double ours_size = a["extrusion_bounds"]["max"][axis].get<double>() - a["extrusion_bounds"]["min"][axis].get<double>();
-    const double theirs = b["extrusion_bounds"]["max"][axis].get<double>() - b["extrusion_bounds"]["min"][axis].get<double>();
+    const double ours_size =
+        a["extrusion_bounds"]["max"][axis].get<double>() - a["extrusion_bounds"]["min"][axis].get<double>();
+    const double theirs =
+        b["extrusion_bounds"]["max"][axis].get<double>() - b["extrusion_bounds"]["min"][axis].get<double>();
     EXPECT_NEAR(ours_size, theirs, 1.0) << "axis " << axis;
   }
   const double fa = a["filament_mm"].get<double>(), fb = b["filament_mm"].get<double>();

@@ -59,8 +59,8 @@ TEST(LayerTops, StackEndsExactlyAtTheThickness) {
 TEST(LayerTops, EdgeCases) {
   EXPECT_EQ(layer_tops({0.2, 0.2, 0.2}), std::vector<double>{0.2});
   EXPECT_EQ(layer_tops({0.25, 0.2, 0.2}), std::vector<double>{0.25});  // less than half a layer more
-  EXPECT_EQ(layer_tops({0.3, 0.2, 0.2}).size(), 2u);                  // exactly half a layer more
-  const auto thick = layer_tops({1.05, 0.2, 0.2});                      // 0.85 left: 3 full + 0.25
+  EXPECT_EQ(layer_tops({0.3, 0.2, 0.2}).size(), 2u);                   // exactly half a layer more
+  const auto thick = layer_tops({1.05, 0.2, 0.2});                     // 0.85 left: 3 full + 0.25
   ASSERT_EQ(thick.size(), 5u);
   EXPECT_NEAR(thick.back() - thick[3], 0.25, 1e-12);
   EXPECT_THROW(layer_tops({0, 0.2, 0.2}), Error);
@@ -273,7 +273,8 @@ TEST(Triangulate, RandomStarPolygonsWithHolesKeepTheirArea) {
     double d = 1e300;
     for (std::size_t i = 0, j = n - 1; i < static_cast<std::size_t>(n); j = i++) {
       const Point2 a = poly.outer[j], b = poly.outer[i];
-      d = std::min(d, std::abs((b.x - a.x) * (a.y - 100) - (b.y - a.y) * (a.x - 100)) / std::hypot(b.x - a.x, b.y - a.y));
+      d = std::min(d,
+                   std::abs((b.x - a.x) * (a.y - 100) - (b.y - a.y) * (a.x - 100)) / std::hypot(b.x - a.x, b.y - a.y));
     }
     const double rho = 0.55 * d, r_max = std::min(0.4 * d, 0.95 * rho * std::sin(kPi / 5));
     const int holes = static_cast<int>(rng() % 5);

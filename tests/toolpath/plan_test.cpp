@@ -1,3 +1,5 @@
+#include "fabforge/toolpath/plan.hpp"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -7,7 +9,6 @@
 #include "fabforge/core/error.hpp"
 #include "fabforge/gcode/flow.hpp"
 #include "fabforge/gcode/writer.hpp"
-#include "fabforge/toolpath/plan.hpp"
 
 using namespace fabforge;
 using namespace fabforge::toolpath;
@@ -45,7 +46,8 @@ double extruded_volume(const gcode::Toolpaths& t) {
   double v = 0;
   for (const auto& l : t.layers)
     for (const auto& p : l.paths)
-      if (p.feature != gcode::Feature::skirt) v += gcode::line_area_mm2(p.width_mm, l.height_mm) * gcode::path_length(p);
+      if (p.feature != gcode::Feature::skirt)
+        v += gcode::line_area_mm2(p.width_mm, l.height_mm) * gcode::path_length(p);
   return v;
 }
 
@@ -157,7 +159,8 @@ TEST(ToolpathPlan, OptimisedOrderTravelsLess) {
   const double scattered_nn = travel(plan(stack(scattered, 1), p).toolpaths);
   p.optimize = 2;
   const double scattered_opt = travel(plan(stack(scattered, 1), p).toolpaths);
-  EXPECT_LT(scattered_opt, 0.95 * scattered_nn) << "nearest neighbour " << scattered_nn << " mm, optimised " << scattered_opt;
+  EXPECT_LT(scattered_opt, 0.95 * scattered_nn)
+      << "nearest neighbour " << scattered_nn << " mm, optimised " << scattered_opt;
 }
 
 TEST(ToolpathPlan, MirroredRegionGivesMirroredWalls) {
@@ -182,8 +185,18 @@ TEST(ToolpathPlan, MirroredRegionGivesMirroredWalls) {
 TEST(ToolpathPlan, ThinFeaturesBecomeGapFill) {
   // A comb: a 0.35 mm and a 0.6 mm tooth on a base; the thin tooth cannot hold a wall loop.
   Regions comb;
-  comb.islands.push_back({{{100, 100}, {110, 100}, {110, 102}, {108, 102}, {108, 112}, {107.4, 112}, {107.4, 102},
-                           {103, 102}, {103, 112}, {102.65, 112}, {102.65, 102}, {100, 102}},
+  comb.islands.push_back({{{100, 100},
+                           {110, 100},
+                           {110, 102},
+                           {108, 102},
+                           {108, 112},
+                           {107.4, 112},
+                           {107.4, 102},
+                           {103, 102},
+                           {103, 112},
+                           {102.65, 112},
+                           {102.65, 102},
+                           {100, 102}},
                           {}});
   PlanParams p;
   p.skirt_loops = 0;
@@ -231,7 +244,8 @@ TEST(ToolpathPlan, TravelWithoutRetractionStaysInsideThePart) {
   Regions r;
   PolygonWithHoles plate_with_holes{rect(90, 90, 130, 130), {}};
   for (int i = 0; i < 6; ++i)
-    plate_with_holes.holes.push_back(circle(110 + 10 * std::cos(i * 1.0472), 110 + 10 * std::sin(i * 1.0472), 1.5, 24, false));
+    plate_with_holes.holes.push_back(
+        circle(110 + 10 * std::cos(i * 1.0472), 110 + 10 * std::sin(i * 1.0472), 1.5, 24, false));
   r.islands.push_back(plate_with_holes);
   PlanParams p;
   p.skirt_loops = 0;
@@ -288,11 +302,13 @@ TEST(ToolpathPlan, RandomPolygonsGiveClosedWallsInsideTheRegion) {
         if (path.feature == gcode::Feature::wall_outer || path.feature == gcode::Feature::wall_inner) {
           ASSERT_TRUE(path.closed) << "trial " << trial;
         }
-        for (Point2 q : path.points) ASSERT_TRUE(contains(region, q)) << "trial " << trial << " at " << q.x << "," << q.y;
+        for (Point2 q : path.points)
+          ASSERT_TRUE(contains(region, q)) << "trial " << trial << " at " << q.x << "," << q.y;
       }
     const gcode::PrinterProfile profile = gcode::load_profile("generic-marlin");
     const gcode::WrittenGcode written = gcode::write_gcode(result.toolpaths, profile, {});
-    for (const gcode::Problem& problem : written.problems) ADD_FAILURE() << "trial " << trial << ": " << problem.message;
-    EXPECT_EQ(written.stats.layers, 8);
+    for (const gcode::Problem& problem : written.analysis.problems)
+      ADD_FAILURE() << "trial " << trial << ": " << problem.message;
+    EXPECT_EQ(written.analysis.stats.layers, 8);
   }
 }

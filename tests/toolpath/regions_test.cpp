@@ -449,7 +449,8 @@ TEST(ImageToRegions, ErrorCases) {
   const Image8 ok = render(100, 100, disc(0, 0, 20));
   const RegionParams defaults;
   expect_error(Image8{}, defaults, ErrorKind::input, "empty");
-  expect_error(Image8(50, 40, 3, Encoding::srgb, 200), defaults, ErrorKind::input, "no part found: the image is all one colour");
+  expect_error(Image8(50, 40, 3, Encoding::srgb, 200), defaults, ErrorKind::input,
+               "no part found: the image is all one colour");
   expect_error(Image8(50, 40, 1, Encoding::srgb, 0), defaults, ErrorKind::input, "no part found");
   Image8 transparent(20, 20, 4, Encoding::srgb, 0);
   expect_error(transparent, defaults, ErrorKind::input, "no part found");
@@ -513,8 +514,8 @@ TEST(MaskToRegions, SquareMaskKeepsItsAreaAndCountsSpecks) {
   EXPECT_EQ(removed, 1);
   EXPECT_NEAR(area(r), 10.0 * 5.0, 0.01);  // corners are cut by 1/8 pixel each
   const Box2 b = bounds(r);
-  EXPECT_NEAR(b.min.x, -7.0, 1e-9);  // pixel 30's left edge: (30 - 100) * 0.1
-  EXPECT_NEAR(b.max.y, 3.0, 1e-9);   // row 20's top edge: (50 - 20) * 0.1
+  EXPECT_NEAR(b.min.x, -7.0, 1e-9);          // pixel 30's left edge: (30 - 100) * 0.1
+  EXPECT_NEAR(b.max.y, 3.0, 1e-9);           // row 20's top edge: (50 - 20) * 0.1
   EXPECT_EQ(r.islands[0].outer.size(), 8u);  // four sides, four corner cuts
   EXPECT_TRUE(mask_to_regions(Image8(10, 10, 1), 0.1, {0, 0}, 0, 0).empty());
 }
@@ -522,8 +523,9 @@ TEST(MaskToRegions, SquareMaskKeepsItsAreaAndCountsSpecks) {
 // The bundled example silhouettes: each gives the shape it was drawn as.
 TEST(ImageToRegions, BundledExamples) {
   const char* env = std::getenv("FABFORGE_SOURCE_DIR");
-  const std::filesystem::path root = env && *env ? std::filesystem::path(env)
-                                                 : std::filesystem::path(__FILE__).parent_path().parent_path().parent_path();
+  const std::filesystem::path root = env && *env
+                                         ? std::filesystem::path(env)
+                                         : std::filesystem::path(__FILE__).parent_path().parent_path().parent_path();
   const std::filesystem::path dir = root / "examples" / "toolpath";
   struct Expect {
     const char* file;

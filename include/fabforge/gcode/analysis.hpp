@@ -40,9 +40,9 @@ struct Move {
 
 struct LayerStats {
   double z_mm = 0;
-  double height_mm = 0;        ///< z minus the previous layer's z (first layer: z)
+  double height_mm = 0;  ///< z minus the previous layer's z (first layer: z)
   double filament_mm = 0;
-  double printing_mm = 0;      ///< XY length of extruding moves
+  double printing_mm = 0;  ///< XY length of extruding moves
   double travel_mm = 0;
   int retractions = 0;
   double time_s = 0;
@@ -62,32 +62,32 @@ struct GcodeStats {
   /// (";LAYER:", ";LAYER_CHANGE", ";TYPE:"), extrusion before the first marker is start G-code
   /// (purge lines) and belongs to no layer.
   int layers = 0;
-  double filament_mm = 0;       ///< net E (retractions and their recoveries cancel)
+  double filament_mm = 0;  ///< net E (retractions and their recoveries cancel)
   double filament_volume_mm3 = 0;
-  double printing_mm = 0;       ///< XY length of extruding moves
-  double travel_mm = 0;         ///< XY length of all non-extruding moves
+  double printing_mm = 0;  ///< XY length of extruding moves
+  double travel_mm = 0;    ///< XY length of all non-extruding moves
   /// XY travel between the first and the last extruding move: excludes homing, purge-free
   /// start moves and the final park, so slicers can be compared (see references.md).
   double travel_print_mm = 0;
-  int retractions = 0;          ///< E retractions and G10 (a retraction followed by travel counts once)
+  int retractions = 0;  ///< E retractions and G10 (a retraction followed by travel counts once)
   int z_hops = 0;
-  int color_changes = 0;        ///< M600 (or the configured colour-change command)
+  int color_changes = 0;  ///< M600 (or the configured colour-change command)
   int tool_changes = 0;
-  double time_s = 0;            ///< estimate from the motion model (AnalyzeOptions)
+  double time_s = 0;  ///< estimate from the motion model (AnalyzeOptions)
   /// Bounds of the extruding moves in layers (a start G-code purge line before the file's first
   /// ";LAYER"/";TYPE:" marker is left out; see `layers`), or of all extruding moves if none is.
   double extrusion_min[3] = {0, 0, 0}, extrusion_max[3] = {0, 0, 0};
-  double move_min[3] = {0, 0, 0}, move_max[3] = {0, 0, 0};              ///< bounds of all moves
+  double move_min[3] = {0, 0, 0}, move_max[3] = {0, 0, 0};  ///< bounds of all moves
   FeatureStats features[kFeatureCount];
 };
 
 enum class ProblemKind {
-  syntax,           ///< unparsable word, bad number, checksum mismatch
-  not_finite,       ///< NaN or Inf in a parameter
-  outside_bed,      ///< a move leaves the bed's area or height
-  e_backwards,      ///< absolute E decreased within a layer other than a retraction
-  cold_extrusion,   ///< extrusion before the nozzle temperature was set (M104/M109/M568/G10 S)
-  flow,             ///< extrusion per mm outside the flow limits
+  syntax,          ///< unparsable word, bad number, checksum mismatch
+  not_finite,      ///< NaN or Inf in a parameter
+  outside_bed,     ///< a move leaves the bed's area or height
+  e_backwards,     ///< absolute E decreased within a layer other than a retraction
+  cold_extrusion,  ///< extrusion before the nozzle temperature was set (M104/M109/M568/G10 S)
+  flow,            ///< extrusion per mm outside the flow limits
   other,
 };
 std::string_view problem_kind_name(ProblemKind kind);
@@ -109,7 +109,7 @@ struct AnalyzeOptions {
     double origin_x_mm = 0, origin_y_mm = 0, width_mm = 220, depth_mm = 220, max_height_mm = 250;
   };
   std::optional<Bed> bed;
-  double bed_tolerance_mm = 0.5;  ///< moves this far outside still pass (wipe/purge lines)
+  double bed_tolerance_mm = 0.5;       ///< moves this far outside still pass (wipe/purge lines)
   double filament_diameter_mm = 1.75;  ///< unless the file declares its own
   double nozzle_diameter_mm = 0.4;     ///< unless the file declares its own
   /// Flow limits: the line width implied by E per mm of XY travel at the current layer height must
@@ -135,8 +135,8 @@ struct GcodeAnalysis {
   std::vector<LayerStats> layers;
   GcodeStats stats;
   std::vector<Problem> problems;
-  std::size_t problem_count = 0;  ///< including those beyond max_problems
-  std::vector<std::string> notes; ///< informational, e.g. which bed was used and where it came from
+  std::size_t problem_count = 0;   ///< including those beyond max_problems
+  std::vector<std::string> notes;  ///< informational, e.g. which bed was used and where it came from
   /// The diameters the measurements used (the file's own declarations, else the options'); the
   /// coverage and the renderer need them to turn E into line widths.
   double filament_diameter_mm = 1.75;
@@ -146,7 +146,8 @@ struct GcodeAnalysis {
 
 /// Interprets, measures and checks a G-code program. Never throws for bad G-code: problems are
 /// reported in the result. `source` names the file in messages.
-GcodeAnalysis analyze_gcode(std::string_view text, const AnalyzeOptions& options, const std::string& source = "<gcode>");
+GcodeAnalysis analyze_gcode(std::string_view text, const AnalyzeOptions& options,
+                            const std::string& source = "<gcode>");
 /// Reads the file and analyzes it; throws input_error when the file cannot be read.
 GcodeAnalysis analyze_gcode_file(const std::string& path, const AnalyzeOptions& options);
 
@@ -159,10 +160,10 @@ enum class ColorBy { feature, layer };
 struct RenderOptions {
   ColorBy color_by = ColorBy::feature;
   double pixels_per_mm = 8;
-  int max_pixels = 4096;                  ///< longest side; pixels_per_mm is lowered to fit
-  bool show_travel = true;                ///< thin grey lines
-  std::optional<int> only_layer;          ///< draw a single layer (0-based)
-  const Regions* underlay = nullptr;      ///< drawn filled in light grey beneath the paths
+  int max_pixels = 4096;              ///< longest side; pixels_per_mm is lowered to fit
+  bool show_travel = true;            ///< thin grey lines
+  std::optional<int> only_layer;      ///< draw a single layer (0-based)
+  const Regions* underlay = nullptr;  ///< drawn filled in light grey beneath the paths
 };
 /// Top view of the moves as an RGB image (y up), extrusion drawn at its line width.
 Image8 render_top_view(const GcodeAnalysis& analysis, const RenderOptions& options);

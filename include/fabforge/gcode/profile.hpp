@@ -39,8 +39,8 @@ struct PrinterProfile {
   // Temperatures (C) and fan (0..1).
   double nozzle_temp_c = 210, first_layer_nozzle_temp_c = 215;
   double bed_temp_c = 60, first_layer_bed_temp_c = 60;
-  double fan_speed = 1.0;        ///< from layer fan_start_layer on
-  int fan_start_layer = 2;       ///< 1-based; layer 1 prints with the fan off
+  double fan_speed = 1.0;   ///< from layer fan_start_layer on
+  int fan_start_layer = 2;  ///< 1-based; layer 1 prints with the fan off
   // Motion.
   FeatureSpeeds speeds;
   double acceleration_mm_s2 = 1000;  ///< used by the time estimate
@@ -48,7 +48,7 @@ struct PrinterProfile {
   // Retraction.
   double retract_length_mm = 0.8;
   double retract_speed_mm_s = 35;
-  double deretract_speed_mm_s = 0;  ///< 0: same as retract_speed_mm_s
+  double deretract_speed_mm_s = 0;     ///< 0: same as retract_speed_mm_s
   double retract_min_travel_mm = 1.0;  ///< shorter travels never retract
   double z_hop_mm = 0;
   bool firmware_retraction = false;  ///< G10/G11 instead of E moves

@@ -55,8 +55,8 @@ struct ExtrusionPath {
 };
 
 struct ToolpathLayer {
-  double z_mm = 0;       ///< top of the layer: the nozzle height while printing it
-  double height_mm = 0;  ///< thickness of this layer
+  double z_mm = 0;                   ///< top of the layer: the nozzle height while printing it
+  double height_mm = 0;              ///< thickness of this layer
   std::vector<ExtrusionPath> paths;  ///< in print order
 };
 

@@ -23,8 +23,9 @@ struct WriteOptions {
 
 struct WrittenGcode {
   std::string text;
-  GcodeStats stats;  ///< of `text`, as analyze_gcode measures it
-  std::vector<Problem> problems;  ///< what the checker found in our own output (should be empty)
+  /// The program read back by analyze_gcode (without the header comments, which hold no moves):
+  /// its figures, its moves for drawing, and what the checker found (should be nothing).
+  GcodeAnalysis analysis;
 };
 
 /// Writes the program. Throws usage_error when the toolpaths do not fit the profile's bed or

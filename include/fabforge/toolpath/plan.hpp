@@ -17,12 +17,12 @@ namespace fabforge::toolpath {
 
 struct PlanParams {
   double nozzle_diameter_mm = 0.4;
-  double line_width_mm = 0.45;              ///< walls and infill
+  double line_width_mm = 0.45;  ///< walls and infill
   double first_layer_line_width_mm = 0.5;
   int perimeters = 2;
   int top_layers = 4;
   int bottom_layers = 3;
-  double infill_density = 0.2;              ///< sparse infill, [0, 1]; 0: none
+  double infill_density = 0.2;  ///< sparse infill, [0, 1]; 0: none
   InfillPattern sparse_pattern = InfillPattern::gyroid;
   InfillPattern solid_pattern = InfillPattern::zigzag;  ///< zigzag, rectilinear or concentric
   /// Solid and line infill turn by 90 degrees every layer; honeycomb, triangles and gyroid keep it.

@@ -11,6 +11,7 @@
 #include "fabforge/core/image.hpp"
 #include "fabforge/core/polygon.hpp"
 #include "fabforge/core/run_context.hpp"
+#include "fabforge/toolpath/layers.hpp"
 
 namespace fabforge::toolpath {
 
@@ -23,9 +24,9 @@ enum class RegionMode {
 /// How image pixels map to bed millimetres. At most one of width_mm, height_mm, dpi may be set;
 /// none set: the image's longer side becomes 80 mm. The image centre lands on centre_mm.
 struct ImagePlacement {
-  double width_mm = 0;   ///< the image's full width in mm (0: not given)
-  double height_mm = 0;  ///< the image's full height in mm (0: not given)
-  double dpi = 0;        ///< pixels per inch (0: not given)
+  double width_mm = 0;         ///< the image's full width in mm (0: not given)
+  double height_mm = 0;        ///< the image's full height in mm (0: not given)
+  double dpi = 0;              ///< pixels per inch (0: not given)
   Point2 centre_mm{110, 110};  ///< where the image centre goes on the bed
 };
 
@@ -74,6 +75,13 @@ struct ImageRegions {
 /// contradict each other or an image above max_pixels, input_error for an empty image or an image
 /// with no part in it (all one colour).
 ImageRegions image_to_regions(const Image8& image, const RegionParams& params, RunContext& context);
+
+/// A relief: the image read as grey heights (white = layers.thickness_mm, black = no part,
+/// alpha < 128 = no part), placed, cleaned and simplified by the same rules and defaults as
+/// image_to_regions (threshold, polarity and mode do not apply). Same errors as image_to_regions;
+/// an image with no height anywhere gives an empty vector.
+std::vector<LayerRegions> image_heightmap_layers(const Image8& image, const RegionParams& params,
+                                                 const LayerParams& layers);
 
 /// Mask (non-zero = part) to regions with the same cleaning and simplification, used by the
 /// heightmap layers. Pixel (0,0) is the image's top-left; y grows downward in the image and
