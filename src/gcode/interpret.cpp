@@ -101,7 +101,8 @@ class Interpreter {
   double shift_[3] = {0, 0, 0};  // G92: machine = program + shift
   double e_ = 0;                 // the program's E coordinate
   bool abs_coord_ = true, abs_extrude_ = true;
-  double unit_ = 1;  // G20 inches
+  double unit_ = 1;          // G20 inches
+  double acceleration_ = 0;  // from M204; 0 until the file sets one
   double feed_mm_s_ = kDefaultFeedMmS;
   Feature feature_ = Feature::other;
   int tool_ = 0;
@@ -307,6 +308,12 @@ void Interpreter::m_code(int code, const LexedLine& l) {
     case 600:
       ++out_.stats.color_changes;
       break;
+    case 204:  // Marlin and Klipper: S (all moves); Marlin and RepRapFirmware: P (printing moves)
+      if (value('S') > 0)
+        acceleration_ = value('S');
+      else if (value('P') > 0)
+        acceleration_ = value('P');
+      break;
     default:
       break;
   }
@@ -438,6 +445,7 @@ void Interpreter::emit(const double to[3], double de, std::size_t number) {
   m.z1 = static_cast<float>(to[2]);
   m.e = de;
   m.feedrate_mm_s = static_cast<float>(feed_mm_s_);
+  m.acceleration_mm_s2 = static_cast<float>(acceleration_);
   m.line = static_cast<std::uint32_t>(number);
   m.feature = feature_;
   m.extruding = moves && de > 0;

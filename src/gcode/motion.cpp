@@ -53,7 +53,7 @@ void estimate_time(GcodeAnalysis& analysis, const std::vector<Dwell>& dwells, co
   const double jd = std::max(0.0, options.junction_deviation_mm);
   const double vmax = options.max_feedrate_mm_s > 0 ? options.max_feedrate_mm_s : 1e9;
 
-  std::vector<double> length(n), nominal(n), v(n + 1, 0.0);
+  std::vector<double> length(n), nominal(n), accel(n), v(n + 1, 0.0);
   Unit prev;
   for (std::size_t i = 0; i < n; ++i) {
     const Move& m = moves[i];
@@ -68,21 +68,22 @@ void estimate_time(GcodeAnalysis& analysis, const std::vector<Dwell>& dwells, co
       length[i] = std::abs(m.e);  // a retraction or priming move runs at the E feed rate
     }
     nominal[i] = std::clamp<double>(m.feedrate_mm_s, 0.1, vmax);
+    accel[i] = m.acceleration_mm_s2 > 0 ? m.acceleration_mm_s2 : a;
     // v[i] holds the entry limit until the passes below make it the entry speed.
-    v[i] = i == 0 ? 0.0 : std::min({junction_speed(prev, u, a, jd), nominal[i - 1], nominal[i]});
+    v[i] = i == 0 ? 0.0 : std::min({junction_speed(prev, u, accel[i], jd), nominal[i - 1], nominal[i]});
     prev = u;
   }
   for (const Dwell& d : dwells)
     if (d.before_move < n) v[d.before_move] = 0;
 
-  for (std::size_t i = n; i-- > 0;) v[i] = std::min(v[i], std::sqrt(v[i + 1] * v[i + 1] + 2 * a * length[i]));
-  for (std::size_t i = 0; i < n; ++i) v[i + 1] = std::min(v[i + 1], std::sqrt(v[i] * v[i] + 2 * a * length[i]));
+  for (std::size_t i = n; i-- > 0;) v[i] = std::min(v[i], std::sqrt(v[i + 1] * v[i + 1] + 2 * accel[i] * length[i]));
+  for (std::size_t i = 0; i < n; ++i) v[i + 1] = std::min(v[i + 1], std::sqrt(v[i] * v[i] + 2 * accel[i] * length[i]));
 
   GcodeStats& s = analysis.stats;
   s.time_s = 0;
   for (std::size_t i = 0; i < n; ++i) {
     const Move& m = moves[i];
-    const double t = trapezoid_time(length[i], v[i], v[i + 1], nominal[i], a);
+    const double t = trapezoid_time(length[i], v[i], v[i + 1], nominal[i], accel[i]);
     s.time_s += t;
     if (m.layer >= 0) analysis.layers[static_cast<std::size_t>(m.layer)].time_s += t;
     if (m.extruding) s.features[static_cast<int>(m.feature)].time_s += t;

@@ -343,6 +343,17 @@ WrittenGcode write_gcode(const Toolpaths& toolpaths, const PrinterProfile& p, co
   body += substitute(p.start_gcode, p, toolpaths.layers.back().z_mm);
   Emitter em(p, body);
   em.line(p.relative_e ? "M83 ; relative E" : "M82 ; absolute E");
+  {
+    // The acceleration the time estimate assumes, set on the printer too (RepRapFirmware takes
+    // print and travel accelerations as P and T; Marlin and Klipper take S).
+    std::string accel = p.flavor == Flavor::reprap ? "M204 P" : "M204 S";
+    append_number(accel, p.acceleration_mm_s2, 0);
+    if (p.flavor == Flavor::reprap) {
+      accel += " T";
+      append_number(accel, p.acceleration_mm_s2, 0);
+    }
+    em.line(accel);
+  }
   em.line("M107");
   std::vector<double> changes = options.color_change_z_mm;
   std::sort(changes.begin(), changes.end());

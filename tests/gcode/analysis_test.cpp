@@ -381,6 +381,16 @@ TEST(GcodeAnalysis, TimeOfOneMoveFromRestToRest) {
   EXPECT_NEAR(analyze("G1 X2 F6000\n", o).stats.time_s, 2 * std::sqrt(2000.0) / 1000, 1e-9);
 }
 
+TEST(GcodeAnalysis, M204SetsTheAccelerationOfLaterMoves) {
+  AnalyzeOptions o;
+  o.acceleration_mm_s2 = 1000;
+  // 100 mm at 100 mm/s: 1 s cruising plus v / a for the ramps.
+  EXPECT_NEAR(analyze("M204 S500\nG1 X100 F6000\n", o).stats.time_s, 1.0 + 100.0 / 500, 1e-9);
+  EXPECT_NEAR(analyze("M204 P2000 T3000\nG1 X100 F6000\n", o).stats.time_s, 1.0 + 100.0 / 2000, 1e-9);
+  // Only moves after the command: the first at 1000, the second (back) at 500.
+  EXPECT_NEAR(analyze("G1 X100 F6000\nM204 S500\nG1 X0\n", o).stats.time_s, 1.1 + 1.2, 1e-9);
+}
+
 TEST(GcodeAnalysis, TimeOfRetractionsAndDwells) {
   AnalyzeOptions o;
   o.acceleration_mm_s2 = 1000;

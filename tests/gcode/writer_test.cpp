@@ -82,6 +82,7 @@ TEST(GcodeWriter, FilamentFollowsTheFlowModelAndReadsBack) {
   EXPECT_NE(w.text.find(";TYPE:FILL"), std::string::npos);
   EXPECT_EQ(count(w.text, ";LAYER:"), 2u);
   EXPECT_EQ(w.text.find('{'), std::string::npos) << "every placeholder is substituted";
+  EXPECT_NE(w.text.find("\nM204 S1000\n"), std::string::npos) << "the estimate's acceleration is set on the printer";
 }
 
 TEST(GcodeWriter, RelativeAndAbsoluteEGiveTheSameFilament) {

@@ -31,8 +31,9 @@ struct Move {
   float x1, y1, z1;  ///< end
   double e = 0;      ///< filament pushed during the move (mm, negative for a retraction)
   float feedrate_mm_s = 0;
-  std::uint32_t line = 0;   ///< 1-based source line
-  std::int32_t layer = -1;  ///< index into GcodeAnalysis::layers; -1 before the first layer
+  float acceleration_mm_s2 = 0;  ///< set by the last M204 (S, else P); 0: AnalyzeOptions' value
+  std::uint32_t line = 0;        ///< 1-based source line
+  std::int32_t layer = -1;       ///< index into GcodeAnalysis::layers; -1 before the first layer
   Feature feature = Feature::other;
   bool extruding = false;  ///< XY or Z motion with e > 0
   bool travel = false;     ///< XY motion without extrusion
@@ -122,6 +123,7 @@ struct AnalyzeOptions {
   double max_retraction_mm = 10;
   // Motion model for the time estimate: trapezoidal velocity profiles with a forward/backward
   // pass over junction speeds (junction deviation), like a firmware planner without lookahead limits.
+  /// Acceleration until the file sets one with M204 (S, or P for printing moves).
   double acceleration_mm_s2 = 1000;
   double junction_deviation_mm = 0.013;
   double max_feedrate_mm_s = 500;
