@@ -107,9 +107,11 @@ Luma luminance(const Image8& image) {
 // planes and straight edges' interiors; edges are a minority of pixels, so the median ignores them.
 double noise_sigma(const Luma& l) {
   if (l.width < 3 || l.height < 3) return 0;
-  const cv::Mat k = (cv::Mat_<float>(3, 3) << 1, -2, 1, -2, 4, -2, 1, -2, 1);
+  // The kernel [1 -2 1; -2 4 -2; 1 -2 1] is the outer product of [1 -2 1] with itself: two 1-D
+  // passes cost a third of the 2-D filter (which was a fifth of this stage's time).
+  const cv::Mat k = (cv::Mat_<float>(1, 3) << 1, -2, 1);
   cv::Mat r;
-  cv::filter2D(l.value, r, CV_32F, k, cv::Point(-1, -1), 0, cv::BORDER_REPLICATE);
+  cv::sepFilter2D(l.value, r, CV_32F, k, k, cv::Point(-1, -1), 0, cv::BORDER_REPLICATE);
   std::array<std::uint64_t, 1024> hist{};
   std::uint64_t n = 0;
   for (int y = 1; y + 1 < l.height; ++y) {
