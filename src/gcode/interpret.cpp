@@ -29,18 +29,6 @@ constexpr double kLayerEpsilonMm = 1e-4;
 constexpr double kArcToleranceMm = 0.05;
 constexpr double kDefaultFeedMmS = 25;  // Marlin's and Klipper's power-on feed rate
 
-std::string_view flavor_word(Flavor f) {
-  switch (f) {
-    case Flavor::marlin:
-      return "marlin";
-    case Flavor::klipper:
-      return "klipper";
-    case Flavor::reprap:
-      return "reprap";
-  }
-  return "marlin";
-}
-
 bool contains_ci(std::string_view s, std::string_view what) {
   for (std::size_t i = 0; i + what.size() <= s.size(); ++i) {
     bool match = true;
@@ -606,10 +594,10 @@ std::optional<AnalyzeOptions::Bed> resolve(const AnalyzeOptions& o, const detail
                                            GcodeAnalysis& a) {
   if (o.flavor) {
     a.flavor = *o.flavor;
-    a.notes.push_back("Flavour " + std::string(flavor_word(a.flavor)) + " (from the options).");
+    a.notes.push_back("Flavour " + std::string(flavor_name(a.flavor)) + " (from the options).");
   } else if (d.flavor) {
     a.flavor = *d.flavor;
-    a.notes.push_back("Flavour " + std::string(flavor_word(a.flavor)) + " (the file declares \"" + d.flavor_text +
+    a.notes.push_back("Flavour " + std::string(flavor_name(a.flavor)) + " (the file declares \"" + d.flavor_text +
                       "\").");
   } else {
     a.flavor = Flavor::marlin;

@@ -21,10 +21,7 @@ using test::CommandResult;
 using test::TempDir;
 namespace fs = std::filesystem;
 
-CommandResult fabforge(std::vector<std::string> args) {
-  args.insert(args.begin(), test::fabforge_bin().string());
-  return test::run_command(args);
-}
+CommandResult fabforge(std::vector<std::string> args) { return test::run_fabforge(std::move(args)); }
 
 bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
 

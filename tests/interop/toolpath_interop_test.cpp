@@ -19,10 +19,7 @@ using test::CommandResult;
 using test::TempDir;
 namespace fs = std::filesystem;
 
-CommandResult fabforge(std::vector<std::string> args) {
-  args.insert(args.begin(), test::fabforge_bin().string());
-  return test::run_command(args);
-}
+CommandResult fabforge(std::vector<std::string> args) { return test::run_fabforge(std::move(args)); }
 
 // A dark rounded plate with two holes on white, 0.1 mm per pixel (40 x 30 mm).
 fs::path make_plate(const TempDir& dir) {

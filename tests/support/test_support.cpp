@@ -142,6 +142,11 @@ static fs::path env_path(const char* name) {
 }
 
 fs::path fabforge_bin() { return env_path("FABFORGE_BIN"); }
+
+CommandResult run_fabforge(std::vector<std::string> args) {
+  args.insert(args.begin(), fabforge_bin().string());
+  return run_command(args);
+}
 fs::path source_dir() { return env_path("FABFORGE_SOURCE_DIR"); }
 
 }  // namespace fabforge::test

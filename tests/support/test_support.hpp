@@ -46,6 +46,8 @@ CommandResult run_command(const std::vector<std::string>& argv);
 
 /// The fabforge program built alongside the tests (FABFORGE_BIN, set by CTest).
 std::filesystem::path fabforge_bin();
+/// Runs fabforge_bin() with the given arguments.
+CommandResult run_fabforge(std::vector<std::string> args);
 /// The repository root (FABFORGE_SOURCE_DIR, set by CTest).
 std::filesystem::path source_dir();
 
