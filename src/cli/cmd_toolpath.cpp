@@ -101,25 +101,6 @@ Point2 parse_at(const std::string& text, const gcode::PrinterProfile& profile) {
   }
 }
 
-RegionMode parse_mode(const std::string& m) {
-  if (m == "silhouette") return RegionMode::silhouette;
-  if (m == "sketch") return RegionMode::sketch;
-  if (m == "auto") return RegionMode::automatic;
-  throw usage_error("--mode must be silhouette, sketch or auto, not \"" + m + "\"");
-}
-
-const char* mode_name(RegionMode m) {
-  switch (m) {
-    case RegionMode::silhouette:
-      return "silhouette";
-    case RegionMode::sketch:
-      return "sketch";
-    case RegionMode::automatic:
-      break;
-  }
-  return "auto";
-}
-
 struct Regioned {
   std::vector<LayerRegions> layers;
   Regions first_layer;
@@ -130,7 +111,7 @@ Regioned make_layers(const ToolpathOptions& o, const gcode::PrinterProfile& prof
                      RunContext& ctx) {
   const Image8 image = load_image8(o.input);
   RegionParams rp;
-  rp.mode = parse_mode(o.mode);
+  rp.mode = parse_region_mode(o.mode);
   if (o.threshold >= 0) rp.threshold = o.threshold;
   rp.invert = o.invert;
   rp.placement = {o.width_mm, o.height_mm, o.dpi, parse_at(o.at, profile)};
@@ -217,7 +198,7 @@ void run_toolpath(const ToolpathOptions& o, CommandEnv& env) {
   RunContext& ctx = env.context();
   const Regioned reg = make_layers(o, profile, line_width, ctx);
   if (!o.heightmap)
-    env.note(std::string("toolpath: ") + mode_name(reg.report.mode_used) + " mode" +
+    env.note(std::string("toolpath: ") + std::string(region_mode_name(reg.report.mode_used)) + " mode" +
              (reg.report.mode_reason.empty() ? "" : " (" + reg.report.mode_reason + ")"));
   for (const std::string& s : reg.report.open_strokes) env.note("toolpath: not printed: " + s);
   for (const std::string& w : reg.report.warnings) env.note("toolpath: warning: " + w);
@@ -258,7 +239,7 @@ void run_toolpath(const ToolpathOptions& o, CommandEnv& env) {
   env.out() << text;
   if (!o.report.empty()) {
     nlohmann::json j = {{"regions",
-                         {{"mode", mode_name(reg.report.mode_used)},
+                         {{"mode", std::string(region_mode_name(reg.report.mode_used))},
                           {"mode_reason", reg.report.mode_reason},
                           {"threshold", reg.report.threshold_used},
                           {"mm_per_pixel", reg.report.mm_per_pixel},

@@ -237,25 +237,11 @@ gcode::ExtrusionPath emit(const Node& n) {
   return p;
 }
 
-bool segment_crosses_ring(Point2 a, Point2 b, const Ring& ring) {
-  Point2 ignored;
-  for (std::size_t i = 0, j = ring.size() - 1; i < ring.size(); j = i++)
-    if (segment_crossing(a, b, ring[j], ring[i], ignored)) return true;
-  return false;
-}
-
-// True when the straight travel a -> b stays inside the island (crosses none of its rings).
-bool travel_inside(Point2 a, Point2 b, const PolygonWithHoles& island) {
-  if (segment_crosses_ring(a, b, island.outer)) return false;
-  for (const Ring& h : island.holes)
-    if (segment_crosses_ring(a, b, h)) return false;
-  return contains(island, {(a.x + b.x) / 2, (a.y + b.y) / 2});
-}
-
-// A travel from a to b (both inside the island) that leaves it, rerouted along the outline it
-// crosses: each stretch outside the part is replaced by the shorter way round the ring between the
-// two crossings. Fails (returns false) when a stretch leaves through one ring and comes back
-// through another, or the crossings are ambiguous (the segment grazes a vertex).
+// How the travel from a to b (both inside the island) can stay inside it: straight (`via` empty)
+// when it crosses none of the island's rings, else along the outline it crosses, each stretch
+// outside the part replaced by the shorter way round the ring between the two crossings. Returns
+// false when it cannot: a stretch leaves through one ring and comes back through another, the
+// crossings are ambiguous (the segment grazes a vertex), or the straight line lies outside.
 bool route_inside(Point2 a, Point2 b, const PolygonWithHoles& island, std::vector<Point2>& via, double& length) {
   struct Hit {
     double t;
@@ -264,8 +250,10 @@ bool route_inside(Point2 a, Point2 b, const PolygonWithHoles& island, std::vecto
     Point2 at;
   };
   std::vector<Hit> hits;
+  via.clear();
+  length = 0;
   const double ab = dist(a, b);
-  if (ab <= 0) return false;
+  if (ab <= 0) return contains(island, a);
   const auto collect = [&](const Ring& ring) {
     for (std::size_t e = 0; e < ring.size(); ++e) {
       Point2 x;
@@ -275,10 +263,12 @@ bool route_inside(Point2 a, Point2 b, const PolygonWithHoles& island, std::vecto
   };
   collect(island.outer);
   for (const Ring& h : island.holes) collect(h);
-  if (hits.empty() || hits.size() % 2 != 0) return false;
+  if (hits.empty()) {
+    length = ab;
+    return contains(island, {(a.x + b.x) / 2, (a.y + b.y) / 2});
+  }
+  if (hits.size() % 2 != 0) return false;
   std::sort(hits.begin(), hits.end(), [](const Hit& x, const Hit& y) { return x.t < y.t; });
-  via.clear();
-  length = 0;
   Point2 at = a;
   for (std::size_t k = 0; k < hits.size(); k += 2) {
     const Hit &h0 = hits[k], &h1 = hits[k + 1];
@@ -383,20 +373,16 @@ void append_group(std::vector<gcode::ExtrusionPath>& out, const std::vector<Path
   for (const Node& n : tour) {
     gcode::ExtrusionPath p = emit(n);
     if (have_at && params.avoid_crossing_perimeters && island) {
+      // Inside the part, straight or round the outline when that is not much longer, needs no
+      // retraction; otherwise travel straight and retract.
       const Point2 to = p.points.front();
-      if (travel_inside(at, to, *island)) {
+      std::vector<Point2> via;
+      double length = 0;
+      const double straight = dist(at, to);
+      if (route_inside(at, to, *island, via, length) &&
+          (via.empty() || length <= straight + std::max(2.0, params.max_detour * straight))) {
+        p.travel_via = std::move(via);
         p.retract_before = false;
-      } else {
-        // Go round the outline instead of over it when that is not much longer; otherwise travel
-        // straight and retract.
-        std::vector<Point2> via;
-        double length = 0;
-        const double straight = dist(at, to);
-        if (route_inside(at, to, *island, via, length) &&
-            length <= straight + std::max(2.0, params.max_detour * straight)) {
-          p.travel_via = std::move(via);
-          p.retract_before = false;
-        }
       }
     }
     at = p.closed ? p.points.front() : p.points.back();

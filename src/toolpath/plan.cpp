@@ -45,13 +45,6 @@ void validate(const PlanParams& p) {
                       std::string(infill_pattern_name(p.solid_pattern)));
 }
 
-bool same_regions(const Regions& a, const Regions& b) {
-  if (a.islands.size() != b.islands.size()) return false;
-  for (std::size_t i = 0; i < a.islands.size(); ++i)
-    if (a.islands[i].outer != b.islands[i].outer || a.islands[i].holes != b.islands[i].holes) return false;
-  return true;
-}
-
 // Areas of each layer that must be solid (not covered by the part within top_layers above and
 // bottom_layers below) and that are top surfaces (not covered by the next layer).
 struct SolidMasks {
@@ -64,13 +57,13 @@ SolidMasks solid_masks(const std::vector<LayerRegions>& layers, std::size_t i, c
   SolidMasks m;
   if (i + 1 >= n)
     m.top = here;
-  else if (!same_regions(here, layers[i + 1].regions))
+  else if (here != layers[i + 1].regions)
     m.top = clip::difference(here, layers[i + 1].regions);
   // What has part on every layer within reach above and below; layers equal to this one (every
   // layer of an extruded part) change nothing and cost no clipping.
   Regions supported = here;
   const auto narrow = [&](std::size_t j) {
-    if (!same_regions(layers[j].regions, here)) supported = clip::intersection(supported, layers[j].regions);
+    if (layers[j].regions != here) supported = clip::intersection(supported, layers[j].regions);
   };
   for (int k = 1; k <= p.top_layers && !supported.empty(); ++k) {
     if (i + static_cast<std::size_t>(k) >= n)
@@ -106,13 +99,6 @@ void add_fill(std::vector<FillRequest>& out, std::size_t layer, std::size_t isla
   if (ip.pattern != InfillPattern::gyroid) ip.z_mm = 0;
   ip.layer_index = ip.pattern == InfillPattern::honeycomb ? ip.layer_index % 3 : 0;
   out.push_back({layer, island, feature, area, ip});
-}
-
-bool same_params(const InfillParams& a, const InfillParams& b) {
-  return a.pattern == b.pattern && a.density == b.density && a.line_width_mm == b.line_width_mm &&
-         a.line_spacing_mm == b.line_spacing_mm && a.angle_deg == b.angle_deg && a.z_mm == b.z_mm &&
-         a.layer_index == b.layer_index && a.max_connection_factor == b.max_connection_factor &&
-         a.min_length_mm == b.min_length_mm;
 }
 
 LayerWidths layer_widths(const std::vector<LayerRegions>& layers, std::size_t i, const PlanParams& p) {
@@ -200,8 +186,8 @@ PlannedToolpaths plan_toolpaths(const std::vector<LayerRegions>& layers, const P
   std::vector<std::size_t> walls_of(n);
   std::vector<std::size_t> distinct;
   for (std::size_t i = 0; i < n; ++i) {
-    const bool same = i > 1 && same_regions(layers[i].regions, layers[i - 1].regions) &&
-                      layers[i].height_mm == layers[i - 1].height_mm;
+    const bool same =
+        i > 1 && layers[i].regions == layers[i - 1].regions && layers[i].height_mm == layers[i - 1].height_mm;
     if (!same) distinct.push_back(i);
     walls_of[i] = same ? walls_of[i - 1] : i;
   }
@@ -228,8 +214,7 @@ PlannedToolpaths plan_toolpaths(const std::vector<LayerRegions>& layers, const P
     for (const FillRequest& r : layer_fills) {
       std::size_t match = distinct_fills.size();
       for (std::size_t d = 0; d < distinct_fills.size() && match == distinct_fills.size(); ++d)
-        if (same_params(distinct_fills[d]->params, r.params) && same_regions(distinct_fills[d]->area, r.area))
-          match = d;
+        if (distinct_fills[d]->params == r.params && distinct_fills[d]->area == r.area) match = d;
       if (match == distinct_fills.size()) distinct_fills.push_back(&r);
       requests.push_back(&r);
       fill_of.push_back(match);

@@ -401,6 +401,24 @@ bool looks_like_sketch(Strokes& s, const Frame& frame, bool dark, double gap_px,
 
 }  // namespace
 
+std::string_view region_mode_name(RegionMode mode) {
+  switch (mode) {
+    case RegionMode::silhouette:
+      return "silhouette";
+    case RegionMode::sketch:
+      return "sketch";
+    case RegionMode::automatic:
+      break;
+  }
+  return "auto";
+}
+
+RegionMode parse_region_mode(std::string_view name) {
+  for (RegionMode m : {RegionMode::silhouette, RegionMode::sketch, RegionMode::automatic})
+    if (name == region_mode_name(m)) return m;
+  throw usage_error("--mode must be silhouette, sketch or auto, not \"" + std::string(name) + "\"");
+}
+
 double mm_per_pixel(const ImagePlacement& placement, int width_px, int height_px) {
   if (width_px <= 0 || height_px <= 0) throw usage_error("image size must be positive to place it on the bed");
   const int given = (placement.width_mm != 0) + (placement.height_mm != 0) + (placement.dpi != 0);
@@ -482,7 +500,7 @@ std::vector<float> part_side_field(const Image8& image, const Luma& luma, const 
 void apply_mode(std::vector<float>& field, const Image8& image, const Frame& frame, const RegionParams& params,
                 const Settings& settings, RegionReport& report) {
   report.mode_used = params.mode == RegionMode::sketch ? RegionMode::sketch : RegionMode::silhouette;
-  report.mode_reason = std::string(params.mode == RegionMode::sketch ? "sketch" : "silhouette") + " mode was requested";
+  report.mode_reason = std::string(region_mode_name(report.mode_used)) + " mode was requested";
   if (params.mode == RegionMode::silhouette) return;
   const double gap_px = settings.gap_mm / frame.mm_per_px;
   Strokes strokes = measure_marks(field, image.width, image.height);

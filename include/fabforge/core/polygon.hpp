@@ -27,12 +27,14 @@ using Ring = std::vector<Point2>;
 struct PolygonWithHoles {
   Ring outer;
   std::vector<Ring> holes;
+  friend bool operator==(const PolygonWithHoles&, const PolygonWithHoles&) = default;
 };
 
 /// A set of disjoint islands, e.g. one layer's cross-section.
 struct Regions {
   std::vector<PolygonWithHoles> islands;
   bool empty() const noexcept { return islands.empty(); }
+  friend bool operator==(const Regions&, const Regions&) = default;
 };
 
 struct Box2 {

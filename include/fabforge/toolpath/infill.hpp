@@ -39,6 +39,7 @@ struct InfillParams {
   double max_connection_factor = 3.0;
   /// Lines (or pieces) shorter than this are dropped (mm).
   double min_length_mm = 0.2;
+  friend bool operator==(const InfillParams&, const InfillParams&) = default;
 };
 
 struct InfillLine {

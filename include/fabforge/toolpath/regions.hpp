@@ -6,6 +6,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "fabforge/core/image.hpp"
@@ -20,6 +21,11 @@ enum class RegionMode {
   sketch,      ///< pen strokes: edges, gap closing, closed outlines filled
   automatic,   ///< picks one of the two from the image and reports which
 };
+
+/// "silhouette", "sketch" or "auto".
+std::string_view region_mode_name(RegionMode mode);
+/// Parses region_mode_name's names; throws usage_error listing them.
+RegionMode parse_region_mode(std::string_view name);
 
 /// How image pixels map to bed millimetres. At most one of width_mm, height_mm, dpi may be set;
 /// none set: the image's longer side becomes 80 mm. The image centre lands on centre_mm.
