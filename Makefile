@@ -5,7 +5,7 @@ JOBS       ?= $(shell nproc)
 FABFORGE    = $(BUILD)/src/cli/fabforge
 DEMO_OUT   ?= out/demo
 
-.PHONY: all deps configure build demo test test-asan bench format clean
+.PHONY: all deps configure build demo test test-asan fuzz bench format clean
 
 all: build
 
@@ -23,6 +23,8 @@ demo: build
 	$(FABFORGE) mesh-info $(DEMO_OUT)/chelsea/model.3mf
 	$(FABFORGE) toolpath examples/toolpath/gear.png -o $(DEMO_OUT)/gear.gcode --width-mm 60 --png $(DEMO_OUT)/gear.png
 	$(FABFORGE) inspect $(DEMO_OUT)/gear.gcode
+	$(FABFORGE) openfl check examples/openfl/marble.fl
+	$(FABFORGE) openfl eval examples/openfl/marble.fl --at 1,2,3
 	@echo "demo: outputs in $(DEMO_OUT)/chelsea/: preview.png compare.png model.stl model.3mf swaps.txt swaps.json project.hfp report.json"
 	@echo "demo: and $(DEMO_OUT)/gear.gcode with its top view $(DEMO_OUT)/gear.png"
 
@@ -34,6 +36,14 @@ test-asan: deps
 	@cmake --preset asan >/dev/null
 	@cmake --build $(ASAN_BUILD) -j $(JOBS)
 	@ctest --preset asan -j $(JOBS)
+
+# libFuzzer on the OpenFL front end for FUZZ_SECONDS (not part of `make test`; see docs/building.md).
+FUZZ_SECONDS ?= 120
+fuzz:
+	@scripts/install-deps.sh --fuzz
+	@cmake --preset fuzz -DFABFORGE_FUZZ_SECONDS=$(FUZZ_SECONDS) >/dev/null
+	@cmake --build build/fuzz -j $(JOBS) --target openfl_fuzz
+	@cd build/fuzz && ctest -L fuzz --output-on-failure
 
 bench: build
 	@scripts/run-benchmarks.sh $(BUILD)

@@ -18,3 +18,12 @@ if(FABFORGE_SANITIZE)
   target_compile_options(fabforge_options INTERFACE ${_fabforge_san})
   target_link_options(fabforge_options INTERFACE ${_fabforge_san})
 endif()
+
+# libFuzzer builds (cmake --preset fuzz, Clang only): coverage instrumentation for every fabforge
+# target; the fuzz executables add -fsanitize=fuzzer themselves (tests/fuzz).
+if(FABFORGE_FUZZ)
+  if(NOT CMAKE_CXX_COMPILER_ID MATCHES "Clang")
+    message(FATAL_ERROR "FABFORGE_FUZZ needs Clang: use `cmake --preset fuzz` (CXX=clang++)")
+  endif()
+  target_compile_options(fabforge_options INTERFACE -fsanitize=fuzzer-no-link)
+endif()

@@ -2,15 +2,18 @@
 # Installs every Debian 12 package that fabforge's build, tests, demo and benchmarks need.
 # Idempotent: packages already installed are left alone, and nothing is fetched when all are
 # present. This script is the single list of system packages; CI and `make` call it.
-# Usage: scripts/install-deps.sh [--toolpath-bench]
+# Usage: scripts/install-deps.sh [--toolpath-bench] [--fuzz]
 #   --toolpath-bench  also installs what bench/toolpath_vs_slicers.sh needs (run by hand, not by CI)
+#   --fuzz            also installs Clang with libFuzzer for `make fuzz` (not run by CI)
 set -euo pipefail
 
 toolpath_bench=0
+fuzz=0
 for arg in "$@"; do
   case "$arg" in
     --toolpath-bench) toolpath_bench=1 ;;
-    *) echo "install-deps: error: unknown option $arg (usage: $0 [--toolpath-bench])" >&2; exit 2 ;;
+    --fuzz) fuzz=1 ;;
+    *) echo "install-deps: error: unknown option $arg (usage: $0 [--toolpath-bench] [--fuzz])" >&2; exit 2 ;;
   esac
 done
 
@@ -37,6 +40,11 @@ if ((toolpath_bench)); then
     cura-engine                        # CuraEngine 4.13, headless
     cura                               # fdmprinter.def.json / fdmextruder.def.json for CuraEngine
     jq                                 # reads fabforge inspect's JSON in the script
+  )
+fi
+if ((fuzz)); then
+  packages+=(
+    clang                              # clang++ 14 with libFuzzer (libclang-common-14-dev) for tests/fuzz
   )
 fi
 

@@ -2,6 +2,7 @@
 // committed under examples/; rerun after changing this program:
 //   build/release/tools/fabforge_make_examples examples
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -43,6 +44,35 @@ Image8 emboss_badge(int w, int h) {
   return img;
 }
 
+// Textures for the OpenFL postcard (examples/openfl/postcard.fl). relief.png: a rippled sun
+// (concentric waves and rays) for the displaced back. picture.png: a grey portrait-like pattern
+// (a shaded disc over diagonal stripes) for the ink on the front.
+Image8 postcard_relief(int w, int h) {
+  Image8 img(w, h, 1);
+  for (int y = 0; y < h; ++y)
+    for (int x = 0; x < w; ++x) {
+      const double dx = (x + 0.5 - w / 2.0) / h, dy = (y + 0.5 - h / 2.0) / h;
+      const double r = std::hypot(dx, dy), a = std::atan2(dy, dx);
+      double v = r < 0.2 ? 1.0 : 0.5 + 0.25 * std::cos(40 * r) + 0.25 * std::cos(12 * a);
+      v = std::clamp(v, 0.0, 1.0);
+      img.at(x, y) = static_cast<std::uint8_t>(std::lround(255 * v));
+    }
+  return img;
+}
+
+Image8 postcard_picture(int w, int h) {
+  Image8 img(w, h, 1);
+  for (int y = 0; y < h; ++y)
+    for (int x = 0; x < w; ++x) {
+      const double dx = (x + 0.5 - w * 0.5) / h, dy = (y + 0.5 - h * 0.45) / h;
+      const double r = std::hypot(dx, dy);
+      double v = (static_cast<int>((x + y) / 12) % 2) ? 0.85 : 0.65;  // stripes
+      if (r < 0.3) v = 0.15 + 0.7 * std::clamp(0.5 - dx - dy, 0.0, 1.0);  // shaded disc
+      img.at(x, y) = static_cast<std::uint8_t>(std::lround(255 * v));
+    }
+  return img;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -54,5 +84,10 @@ int main(int argc, char** argv) {
   std::filesystem::create_directories(dir);
   fabforge::save_png(dir / "emboss.png", emboss_badge(400, 300));
   std::printf("wrote %s\n", (dir / "emboss.png").c_str());
+  const std::filesystem::path fl = std::filesystem::path(argv[1]) / "openfl";
+  std::filesystem::create_directories(fl);
+  fabforge::save_png(fl / "relief.png", postcard_relief(256, 160));
+  fabforge::save_png(fl / "picture.png", postcard_picture(256, 160));
+  std::printf("wrote %s and %s\n", (fl / "relief.png").c_str(), (fl / "picture.png").c_str());
   return 0;
 }

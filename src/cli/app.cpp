@@ -12,7 +12,7 @@ namespace fabforge::cli {
 namespace {
 
 constexpr CommandRegistrar kCommands[] = {
-    register_heightmap, register_mesh_info, register_relief, register_toolpath, register_inspect,
+    register_heightmap, register_mesh_info, register_relief, register_toolpath, register_inspect, register_openfl,
 };
 
 // Ctrl-C sets the running job's cancellation flag; stages notice it between steps, throw, and
@@ -63,7 +63,7 @@ int run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
   app.add_option("--progress", globals.progress, "Progress display: auto (bar on a terminal), bar, plain, none")
       ->transform(CLI::CheckedTransformer(modes, CLI::ignore_case));
 
-  CommandEnv env(globals, out);
+  CommandEnv env(globals, out, err);
   for (CommandRegistrar reg : kCommands) reg(app, env);
 
   int code = 0;

@@ -25,9 +25,12 @@ struct GlobalOptions {
 /// to make the job's RunContext (threads, progress sink, cancellation on Ctrl-C).
 class CommandEnv {
  public:
-  CommandEnv(const GlobalOptions& globals, std::ostream& out) : globals_(globals), out_(out) {}
+  CommandEnv(const GlobalOptions& globals, std::ostream& out, std::ostream& err)
+      : globals_(globals), out_(out), err_(err) {}
   const GlobalOptions& globals() const { return globals_; }
   std::ostream& out() { return out_; }
+  /// Where diagnostics that are not a single error line go (compiler messages).
+  std::ostream& err() { return err_; }
   /// The job's context; lives as long as this CommandEnv. Ctrl-C cancels it.
   RunContext& context();
   /// Prints a status line to stderr unless --quiet.
@@ -36,6 +39,7 @@ class CommandEnv {
  private:
   const GlobalOptions& globals_;
   std::ostream& out_;
+  std::ostream& err_;
   std::unique_ptr<ProgressSink> sink_;
   std::unique_ptr<RunContext> context_;
 };
@@ -47,6 +51,7 @@ void register_heightmap(CLI::App& app, CommandEnv& env);
 void register_relief(CLI::App& app, CommandEnv& env);
 void register_toolpath(CLI::App& app, CommandEnv& env);
 void register_inspect(CLI::App& app, CommandEnv& env);
+void register_openfl(CLI::App& app, CommandEnv& env);
 
 /// Runs the program: parses argv, runs the chosen subcommand, prints errors as
 /// "fabforge: error: <message>". Returns the exit status: 0 success, 2 usage error,

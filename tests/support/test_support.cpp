@@ -135,18 +135,20 @@ CommandResult run_command(const std::vector<std::string>& argv) {
   return result;
 }
 
-static fs::path env_path(const char* name) {
+/// The environment variable `name` (set by CTest), else the path the build configured.
+static fs::path env_path(const char* name, const char* configured) {
   const char* v = std::getenv(name);
-  if (!v || !*v) throw std::runtime_error(std::string(name) + " is not set; run the tests through ctest");
-  return v;
+  if (v && *v) return v;
+  if (configured && *configured) return configured;
+  throw std::runtime_error(std::string(name) + " is not set; run the tests through ctest");
 }
 
-fs::path fabforge_bin() { return env_path("FABFORGE_BIN"); }
+fs::path fabforge_bin() { return env_path("FABFORGE_BIN", FABFORGE_TEST_BIN); }
 
 CommandResult run_fabforge(std::vector<std::string> args) {
   args.insert(args.begin(), fabforge_bin().string());
   return run_command(args);
 }
-fs::path source_dir() { return env_path("FABFORGE_SOURCE_DIR"); }
+fs::path source_dir() { return env_path("FABFORGE_SOURCE_DIR", FABFORGE_TEST_SOURCE_DIR); }
 
 }  // namespace fabforge::test

@@ -522,11 +522,7 @@ TEST(MaskToRegions, SquareMaskKeepsItsAreaAndCountsSpecks) {
 
 // The bundled example silhouettes: each gives the shape it was drawn as.
 TEST(ImageToRegions, BundledExamples) {
-  const char* env = std::getenv("FABFORGE_SOURCE_DIR");
-  const std::filesystem::path root = env && *env
-                                         ? std::filesystem::path(env)
-                                         : std::filesystem::path(__FILE__).parent_path().parent_path().parent_path();
-  const std::filesystem::path dir = root / "examples" / "toolpath";
+  const std::filesystem::path dir = test::source_dir() / "examples" / "toolpath";
   struct Expect {
     const char* file;
     int islands, holes;
