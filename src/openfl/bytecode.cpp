@@ -8,7 +8,8 @@
 // values. ir::analyze_uniformity does not make that distinction (inside such a loop it may call
 // a carried value uniform: it is the same in every lane still running), so the assembler uses
 // its own, stricter analysis ("lane-invariant"): like ir::analyze_uniformity, except that the
-// carried values of a loop whose condition varies are varying.
+// carried values of a loop whose condition varies are varying, and so are texture results (the
+// host samples the active lanes only, even for a uniform uv).
 
 #include "fabforge/openfl/bytecode.hpp"
 
@@ -220,6 +221,7 @@ class LaneInvariance {
       case Op::input:
       case Op::query:
       case Op::tex_sample:
+      case Op::tex_lod:  // computed on the active lanes only: the others hold stale values
         for (ValueId r : inst.results) u_[r] = false;
         return;
       case Op::if_: {

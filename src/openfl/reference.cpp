@@ -350,7 +350,7 @@ void Walker::statement(const Stmt& s, const Mask& m) {
       static constexpr BinaryOp kOps[] = {BinaryOp::add, BinaryOp::add, BinaryOp::sub,
                                           BinaryOp::mul, BinaryOp::div, BinaryOp::mod};
       Type rhs = s.expr->type;
-      if (rhs == Type::int_ && is_float_based(target)) rhs = Type::float_;
+      if (rhs == Type::int_ && (is_float_based(target) || target == Type::mixture)) rhs = Type::float_;
       const Val current = eval(*s.target, m);
       const Val value = eval_as(*s.expr, rhs, m);
       store(*s.target, binary(kOps[static_cast<int>(s.assign_op)], current, target, value, rhs, target, m), m);

@@ -767,7 +767,13 @@ class Gen {
     // Now and then shadow an outer local (allowed in an inner scope).
     if (chance(0.08) && marks_.size() > 1) {
       for (std::size_t k = 0; k < marks_.back(); ++k) {
-        if (locals_[k].type == t && locals_[k].writable && locals_[k].name[0] == 'a') {
+        const auto in_this_scope = [&](const std::string& n) {
+          for (std::size_t j = marks_.back(); j < locals_.size(); ++j)
+            if (locals_[j].name == n) return true;
+          return false;
+        };
+        if (locals_[k].type == t && locals_[k].writable && locals_[k].name[0] == 'a' &&
+            !in_this_scope(locals_[k].name)) {
           name = locals_[k].name;
           break;
         }
