@@ -128,6 +128,23 @@ void run_interpreter(benchmark::State& state, const std::string& name, Phase pha
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()) * static_cast<std::int64_t>(n));
 }
 
+/// The interval interpreter over a 1 mm box (a surface phase: the box around one base triangle
+/// and its normals/uv, as the voxel pipeline bounds displacement): evaluations per second.
+void run_intervals(benchmark::State& state, const std::string& name, Phase phase) {
+  const Fixture f = load(name);
+  const auto kernel = f.program->kernel(phase, f.values);
+  std::vector<Interval> box;
+  for (const auto& [param, type] : f.program->phase_inputs(phase)) {
+    for (int k = 0; k < component_count(type); ++k) {
+      if (param == "P") box.push_back({2.0f + static_cast<float>(k), 3.0f + static_cast<float>(k)});
+      else if (param == "N") box.push_back({k == 2 ? 0.9f : -0.3f, k == 2 ? 1.0f : 0.3f});
+      else box.push_back({0.25f, 0.3f});
+    }
+  }
+  for (auto _ : state) benchmark::DoNotOptimize(evaluate_intervals(*kernel, *f.host, box));
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
+}
+
 void register_all() {
   struct Case {
     const char* fablet;
@@ -136,6 +153,11 @@ void register_all() {
   const Case cases[] = {{"marble", Phase::volume},  {"rods", Phase::volume},     {"holes", Phase::volume},
                         {"zebra", Phase::volume},   {"zebra", Phase::surface},   {"postcard", Phase::volume},
                         {"postcard", Phase::surface}};
+  for (const Case& c : cases) {
+    const std::string label = std::string("BM_Interval/") + c.fablet + "_" + std::string(phase_name(c.phase));
+    benchmark::RegisterBenchmark(label.c_str(), [c](benchmark::State& s) { run_intervals(s, c.fablet, c.phase); })
+        ->Unit(benchmark::kMicrosecond);
+  }
   for (bool reference : {false, true})
     for (const Case& c : cases) {
       const std::string label = std::string(reference ? "BM_Reference/" : "BM_Batched/") + c.fablet + "_" +

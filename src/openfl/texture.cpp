@@ -242,17 +242,6 @@ void sample_lanes(const LevelView* levels, int level_count, Rgba lo, Rgba hi, st
 
 }  // namespace
 
-std::array<float, 4> Texture::fetch_bilinear(const Level& level, float u, float v) const {
-  switch (wrap_) {
-    case Wrap::clamp:
-      return to_array(bilinear<Wrap::clamp>(level.rgba.data(), level.width, level.height, u, v));
-    case Wrap::mirror:
-      return to_array(bilinear<Wrap::mirror>(level.rgba.data(), level.width, level.height, u, v));
-    case Wrap::repeat:
-    default:
-      return to_array(bilinear<Wrap::repeat>(level.rgba.data(), level.width, level.height, u, v));
-  }
-}
 
 std::array<float, 4> Texture::sample(float u, float v, float lod) const {
   std::array<float, 4> out;

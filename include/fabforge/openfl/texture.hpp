@@ -4,6 +4,7 @@
 
 #include <array>
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -45,7 +46,6 @@ class Texture {
     int width = 0, height = 0;
     std::vector<float> rgba;  ///< row 0 = top of the image
   };
-  std::array<float, 4> fetch_bilinear(const Level& level, float u, float v) const;
   int width_ = 0, height_ = 0;
   Wrap wrap_ = Wrap::repeat;
   std::vector<Level> levels_;
