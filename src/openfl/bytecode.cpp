@@ -1,15 +1,10 @@
 // The bytecode assembler: flattens an ir::Function's structured control flow into jumps and mask
 // instructions, then allocates registers by linear scan (see bytecode_code.hpp for the design).
 //
-// Uniformity. The batched interpreter runs every instruction on all lanes, so a value computed
-// only from constants and uniforms is the same in every lane, and a branch on such a value needs
-// no mask. That holds everywhere except for values carried by a divergent loop: its carried
-// registers are written only on the lanes still running, so lanes that left the loop keep older
-// values. ir::analyze_uniformity does not make that distinction (inside such a loop it may call
-// a carried value uniform: it is the same in every lane still running), so the assembler uses
-// its own, stricter analysis ("lane-invariant"): like ir::analyze_uniformity, except that the
-// carried values of a loop whose condition varies are varying, and so are texture results (the
-// host samples the active lanes only, even for a uniform uv).
+// Uniformity. The batched interpreter runs every instruction on all lanes, so a value that
+// ir::analyze_uniformity calls uniform (constants, uniforms and pure functions of them; not the
+// carried values of a divergent loop, nor texture results, which the host computes for the
+// active lanes only) is the same in every lane, and a branch on it needs no mask.
 
 #include "fabforge/openfl/bytecode.hpp"
 
@@ -154,120 +149,28 @@ void for_operands(Instr& in, std::vector<std::uint32_t>& extra, Fn&& fn) {
 // clang-format on
 
 Opc simple_opc(Op op) {
+  // clang-format off
   switch (op) {
-#define FABFORGE_SAME(name) \
-  case Op::name:            \
-    return Opc::name;
-    FABFORGE_SAME(fadd)
-    FABFORGE_SAME(fsub)
-    FABFORGE_SAME(fmul)
-    FABFORGE_SAME(fdiv)
-    FABFORGE_SAME(fneg)
-    FABFORGE_SAME(fabs)
-    FABFORGE_SAME(fsign)
-    FABFORGE_SAME(fmin) FABFORGE_SAME(fmax) FABFORGE_SAME(ffloor) FABFORGE_SAME(fceil) FABFORGE_SAME(fround)
-        FABFORGE_SAME(ftrunc) FABFORGE_SAME(ffract) FABFORGE_SAME(fmod) FABFORGE_SAME(fsqrt) FABFORGE_SAME(finvsqrt)
-            FABFORGE_SAME(fpow) FABFORGE_SAME(fexp) FABFORGE_SAME(fexp2) FABFORGE_SAME(flog) FABFORGE_SAME(flog2)
-                FABFORGE_SAME(fsin) FABFORGE_SAME(fcos) FABFORGE_SAME(ftan) FABFORGE_SAME(fasin) FABFORGE_SAME(facos)
-                    FABFORGE_SAME(fatan) FABFORGE_SAME(fatan2) FABFORGE_SAME(fstep) FABFORGE_SAME(fsmoothstep)
-                        FABFORGE_SAME(iadd) FABFORGE_SAME(isub) FABFORGE_SAME(imul) FABFORGE_SAME(idiv)
-                            FABFORGE_SAME(imod) FABFORGE_SAME(ineg) FABFORGE_SAME(iabs) FABFORGE_SAME(isign)
-                                FABFORGE_SAME(imin) FABFORGE_SAME(imax) FABFORGE_SAME(flt) FABFORGE_SAME(fle)
-                                    FABFORGE_SAME(feq) FABFORGE_SAME(fne) FABFORGE_SAME(ilt) FABFORGE_SAME(ile)
-                                        FABFORGE_SAME(ieq) FABFORGE_SAME(ine) FABFORGE_SAME(beq) FABFORGE_SAME(bne)
-                                            FABFORGE_SAME(band) FABFORGE_SAME(bor) FABFORGE_SAME(bnot)
-                                                FABFORGE_SAME(itof) FABFORGE_SAME(ftoi) FABFORGE_SAME(btoi)
-                                                    FABFORGE_SAME(btof) FABFORGE_SAME(ftob) FABFORGE_SAME(itob)
-                                                        FABFORGE_SAME(noise2) FABFORGE_SAME(noise3)
+#define FABFORGE_SAME(name) case Op::name: return Opc::name;
+    FABFORGE_SAME(fadd) FABFORGE_SAME(fsub) FABFORGE_SAME(fmul) FABFORGE_SAME(fdiv) FABFORGE_SAME(fneg)
+    FABFORGE_SAME(fabs) FABFORGE_SAME(fsign) FABFORGE_SAME(fmin) FABFORGE_SAME(fmax) FABFORGE_SAME(ffloor)
+    FABFORGE_SAME(fceil) FABFORGE_SAME(fround) FABFORGE_SAME(ftrunc) FABFORGE_SAME(ffract) FABFORGE_SAME(fmod)
+    FABFORGE_SAME(fsqrt) FABFORGE_SAME(finvsqrt) FABFORGE_SAME(fpow) FABFORGE_SAME(fexp) FABFORGE_SAME(fexp2)
+    FABFORGE_SAME(flog) FABFORGE_SAME(flog2) FABFORGE_SAME(fsin) FABFORGE_SAME(fcos) FABFORGE_SAME(ftan)
+    FABFORGE_SAME(fasin) FABFORGE_SAME(facos) FABFORGE_SAME(fatan) FABFORGE_SAME(fatan2) FABFORGE_SAME(fstep)
+    FABFORGE_SAME(fsmoothstep) FABFORGE_SAME(iadd) FABFORGE_SAME(isub) FABFORGE_SAME(imul) FABFORGE_SAME(idiv)
+    FABFORGE_SAME(imod) FABFORGE_SAME(ineg) FABFORGE_SAME(iabs) FABFORGE_SAME(isign) FABFORGE_SAME(imin)
+    FABFORGE_SAME(imax) FABFORGE_SAME(flt) FABFORGE_SAME(fle) FABFORGE_SAME(feq) FABFORGE_SAME(fne) FABFORGE_SAME(ilt)
+    FABFORGE_SAME(ile) FABFORGE_SAME(ieq) FABFORGE_SAME(ine) FABFORGE_SAME(beq) FABFORGE_SAME(bne) FABFORGE_SAME(band)
+    FABFORGE_SAME(bor) FABFORGE_SAME(bnot) FABFORGE_SAME(itof) FABFORGE_SAME(ftoi) FABFORGE_SAME(btoi)
+    FABFORGE_SAME(btof) FABFORGE_SAME(ftob) FABFORGE_SAME(itob) FABFORGE_SAME(noise2) FABFORGE_SAME(noise3)
 #undef FABFORGE_SAME
-                                                            default : break;
+    default: break;
   }
+  // clang-format on
   FABFORGE_CHECK(false, "no simple bytecode for IR op " + std::string(ir::op_name(op)));
   return Opc::jump;
 }
-
-// ---------------------------------------------------------------------------------------------
-// lane invariance (see the file comment)
-
-class LaneInvariance {
- public:
-  explicit LaneInvariance(const ir::Function& fn) : u_(fn.value_types.size(), false) {}
-  std::vector<bool> run(const ir::Block& body) {
-    block(body);
-    return std::move(u_);
-  }
-
- private:
-  bool all(const std::vector<ValueId>& vs) const {
-    return std::all_of(vs.begin(), vs.end(), [&](ValueId v) { return static_cast<bool>(u_[v]); });
-  }
-  void block(const ir::Block& b) {
-    for (const ir::Inst& inst : b.insts) instruction(inst);
-  }
-  void set_params(const ir::Inst& loop, const std::vector<bool>& param) {
-    for (std::size_t k = 0; k < param.size(); ++k) {
-      u_[loop.blocks[0].params[k]] = param[k];
-      u_[loop.blocks[1].params[k]] = param[k];
-    }
-  }
-  void instruction(const ir::Inst& inst) {
-    switch (inst.op) {
-      case Op::const_f:
-      case Op::const_i:
-      case Op::const_b:
-      case Op::uniform:
-        u_[inst.results[0]] = true;
-        return;
-      case Op::input:
-      case Op::query:
-      case Op::tex_sample:
-      case Op::tex_lod:  // computed on the active lanes only: the others hold stale values
-        for (ValueId r : inst.results) u_[r] = false;
-        return;
-      case Op::if_: {
-        block(inst.blocks[0]);
-        block(inst.blocks[1]);
-        const bool c = u_[inst.args[0]];
-        for (std::size_t k = 0; k < inst.results.size(); ++k)
-          u_[inst.results[k]] = c && u_[inst.blocks[0].yields[k]] && u_[inst.blocks[1].yields[k]];
-        return;
-      }
-      case Op::loop: {
-        const ir::Block& cond = inst.blocks[0];
-        const ir::Block& body = inst.blocks[1];
-        std::vector<bool> param(inst.args.size());
-        for (std::size_t k = 0; k < param.size(); ++k) param[k] = u_[inst.args[k]];
-        for (bool changed = true; changed;) {
-          set_params(inst, param);
-          block(cond);
-          block(body);
-          changed = false;
-          for (std::size_t k = 0; k < param.size(); ++k) {
-            if (param[k] && !u_[body.yields[k]]) {
-              param[k] = false;
-              changed = true;
-            }
-          }
-        }
-        if (!u_[cond.yields[0]]) {
-          // Divergent loop: carried registers differ between lanes that left and lanes that stay.
-          std::fill(param.begin(), param.end(), false);
-          set_params(inst, param);
-          block(cond);
-          block(body);
-        }
-        for (std::size_t k = 0; k < param.size(); ++k) u_[inst.results[k]] = param[k];
-        return;
-      }
-      default: {
-        const bool u = all(inst.args);
-        for (ValueId r : inst.results) u_[r] = u;
-        return;
-      }
-    }
-  }
-  std::vector<bool> u_;
-};
 
 // ---------------------------------------------------------------------------------------------
 
@@ -295,8 +198,8 @@ std::string where_of(const ir::Function& fn, SourceRange range) {
 
 class Assembler {
  public:
-  explicit Assembler(const ir::Function& fn)
-      : fn_(fn), invariant_(LaneInvariance(fn).run(fn.body)), vreg_of_(fn.value_types.size(), kNone) {}
+  Assembler(const ir::Function& fn, const std::vector<bool>& uniformity)
+      : fn_(fn), invariant_(uniformity.empty() ? ir::analyze_uniformity(fn) : uniformity), vreg_of_(fn.value_types.size(), kNone) {}
 
   std::shared_ptr<const Code> run() {
     code_.input_count = fn_.input_count;
@@ -866,10 +769,9 @@ const char* opc_name(Opc op) {
 }
 
 std::shared_ptr<const Code> assemble(const ir::Function& fn, const std::vector<bool>& uniformity) {
-  // `uniformity` (ir::analyze_uniformity) is weaker than what masking-free execution needs inside
-  // divergent loops; the assembler computes its own lane invariance (see the file comment).
   (void)uniformity;
-  return Assembler(fn).run();
+  FABFORGE_CHECK(uniformity.empty() || uniformity.size() == fn.value_types.size(), "uniformity size");
+  return Assembler(fn, uniformity).run();
 }
 
 std::string dump(const Code& code) {

@@ -11,6 +11,7 @@
 // error it might have raised on hitting the iteration cap: a dead loop has no observable output,
 // and the cap is a guard against hangs, not a result.
 
+#include <algorithm>
 #include <bit>
 #include <cstdint>
 #include <string>
@@ -504,6 +505,7 @@ class Uniformity {
       case Op::input:
       case Op::query:
       case Op::tex_sample:  // its lod depends on the lanes around it
+      case Op::tex_lod:     // the host samples the active lanes only; the others hold stale values
         for (ValueId r : inst.results) u_[r] = false;
         return;
       case Op::if_: {
@@ -535,8 +537,18 @@ class Uniformity {
             }
           }
         }
-        const bool c = u_[cond.yields[0]];
-        for (std::size_t k = 0; k < param.size(); ++k) u_[inst.results[k]] = c && param[k];
+        if (!u_[cond.yields[0]]) {
+          // A divergent loop writes its carried values only on the lanes still running, so
+          // lanes that left hold older values: inside and after it, they vary.
+          std::fill(param.begin(), param.end(), false);
+          for (std::size_t k = 0; k < param.size(); ++k) {
+            u_[cond.params[k]] = false;
+            u_[body.params[k]] = false;
+          }
+          block(cond);
+          block(body);
+        }
+        for (std::size_t k = 0; k < param.size(); ++k) u_[inst.results[k]] = param[k];
         return;
       }
       default: {
