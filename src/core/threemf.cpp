@@ -192,8 +192,9 @@ void append_model_header(std::string& out, const ThreeMFModel& model) {
   out += "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<model unit=\"millimeter\" xml:lang=\"en-US\"";
   append_attribute(out, "xmlns", kCoreNamespace);
   for (const auto& [prefix, uri] : kKnownMetadataPrefixes) {
-    const bool used = std::any_of(model.metadata.begin(), model.metadata.end(), [&](const auto& entry) {
-      return entry.first.size() > prefix.size() && entry.first.starts_with(prefix) && entry.first[prefix.size()] == ':';
+    // (explicit capture: Clang before 16 cannot capture structured bindings)
+    const bool used = std::any_of(model.metadata.begin(), model.metadata.end(), [&p = prefix](const auto& entry) {
+      return entry.first.size() > p.size() && entry.first.starts_with(p) && entry.first[p.size()] == ':';
     });
     if (used) append_attribute(out, "xmlns:" + std::string(prefix), uri);
   }

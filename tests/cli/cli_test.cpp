@@ -17,7 +17,7 @@ using test::TempDir;
 
 CommandResult fabforge(std::vector<std::string> args) { return test::run_fabforge(std::move(args)); }
 
-bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+using test::contains;
 
 // A 60 x 40 picture: a bright disc with a darker ring on a transparent background.
 std::filesystem::path make_picture(const TempDir& dir) {

@@ -23,7 +23,7 @@ using test::TempDir;
 
 CommandResult fabforge(std::vector<std::string> args) { return test::run_fabforge(std::move(args)); }
 
-bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+using test::contains;
 
 // E for a 0.45 mm line at 0.2 mm layers per mm of length (the flow model of flow.hpp).
 double e_per_mm() {

@@ -19,7 +19,7 @@ using test::CommandResult;
 using test::TempDir;
 
 CommandResult fabforge(std::vector<std::string> args) { return test::run_fabforge(std::move(args)); }
-bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+using test::contains;
 std::string example(const std::string& name) { return (test::source_dir() / "examples" / "openfl" / name).string(); }
 
 TEST(OpenflCheck, GoodFileListsItsInterface) {

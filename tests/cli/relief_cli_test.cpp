@@ -23,7 +23,7 @@ namespace fs = std::filesystem;
 
 CommandResult fabforge(std::vector<std::string> args) { return test::run_fabforge(std::move(args)); }
 
-bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+using test::contains;
 
 // A colourful 80 x 60 picture with a transparent corner.
 fs::path make_photo(const TempDir& dir) {

@@ -48,6 +48,9 @@ CommandResult run_command(const std::vector<std::string>& argv);
 std::filesystem::path fabforge_bin();
 /// Runs fabforge_bin() with the given arguments.
 CommandResult run_fabforge(std::vector<std::string> args);
+/// True when `part` occurs in `s` (for checking messages and output).
+inline bool contains(std::string_view s, std::string_view part) { return s.find(part) != std::string_view::npos; }
+
 /// The repository root (FABFORGE_SOURCE_DIR, set by CTest).
 std::filesystem::path source_dir();
 
