@@ -1,0 +1,632 @@
+#include "fabforge/voxel/tessellate.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <cstddef>
+#include <limits>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <utility>
+
+#include "fabforge/core/error.hpp"
+#include "fabforge/core/parallel.hpp"
+#include "fabforge/openfl/types.hpp"
+
+namespace fabforge::voxel {
+
+namespace {
+
+constexpr int kMaxSegments = 65536;
+constexpr std::uint32_t kNone = std::numeric_limits<std::uint32_t>::max();
+
+Vec3d normalized_or_zero(Vec3d v) {
+  const double len = length(v);
+  return len > 0 ? v * (1.0 / len) : Vec3d{};
+}
+
+/// Where one scalar input column of the surface kernel comes from.
+struct ColumnSource {
+  enum class Kind : std::uint8_t { position, normal, attribute, zero };
+  Kind kind = Kind::zero;
+  int component = 0;
+  const VertexAttribute* attribute = nullptr;
+};
+
+/// The surface kernel's input columns bound to a base mesh by parameter name.
+struct Binding {
+  std::vector<ColumnSource> columns;
+  int normal_first = -1;  ///< first column of the parameter bound to the normals (renormalised)
+
+  int size() const { return static_cast<int>(columns.size()); }
+
+  /// The inputs of base vertex v, one value per column.
+  void row(const BaseMesh& base, std::uint32_t v, double* out) const {
+    const Vec3f p = base.mesh().vertices[v];
+    const Vec3f n = base.normals()[v];
+    for (std::size_t c = 0; c < columns.size(); ++c) {
+      const ColumnSource& s = columns[c];
+      const int k = s.component;
+      switch (s.kind) {
+        case ColumnSource::Kind::position: out[c] = k == 0 ? p.x : k == 1 ? p.y : p.z; break;
+        case ColumnSource::Kind::normal: out[c] = k == 0 ? n.x : k == 1 ? n.y : n.z; break;
+        case ColumnSource::Kind::attribute:
+          out[c] = s.attribute->values[static_cast<std::size_t>(v) * static_cast<std::size_t>(s.attribute->components) +
+                                       static_cast<std::size_t>(k)];
+          break;
+        case ColumnSource::Kind::zero: out[c] = 0.0; break;
+      }
+    }
+  }
+};
+
+Binding bind_inputs(const openfl::Program& program, const BaseMesh& base) {
+  Binding b;
+  for (const auto& [name, type] : program.phase_inputs(openfl::Phase::surface)) {
+    const int count = openfl::component_count(type);
+    auto wrong = [&](int have) {
+      return usage_error("surface parameter '" + name + "' of fablet '" + program.name() + "' is " +
+                         std::string(openfl::type_name(type)) + " (" + std::to_string(count) +
+                         " components) but the mesh gives " + std::to_string(have));
+    };
+    ColumnSource s;
+    const VertexAttribute* attr = nullptr;
+    if (name == "P") {
+      if (count != 3) throw wrong(3);
+      s.kind = ColumnSource::Kind::position;
+    } else if (name == "N") {
+      if (count != 3) throw wrong(3);
+      s.kind = ColumnSource::Kind::normal;
+      b.normal_first = b.size();
+    } else if ((attr = base.find(name)) != nullptr) {
+      if (attr->components != count) throw wrong(attr->components);
+      s.kind = ColumnSource::Kind::attribute;
+      s.attribute = attr;
+    }
+    for (int k = 0; k < count; ++k) {
+      s.component = k;
+      b.columns.push_back(s);
+    }
+  }
+  return b;
+}
+
+void check_kernel(const openfl::Program& program, const openfl::Kernel& kernel) {
+  if (kernel.phase != openfl::Phase::surface || kernel.input_count != program.input_columns(openfl::Phase::surface) ||
+      kernel.output_count != program.output_columns(openfl::Phase::surface)) {
+    throw usage_error("the kernel given for fablet '" + program.name() + "' is not its surface phase");
+  }
+}
+
+/// Interpolates corner rows with weights w (kept lanes: clamped to the corners' range, normal
+/// renormalised; helper lanes: plain extrapolation).
+void interpolate(const Binding& b, int corners, const double* const* rows, const double* w, bool kept, double* out) {
+  const int k = b.size();
+  for (int c = 0; c < k; ++c) {
+    double v = 0, lo = rows[0][c], hi = rows[0][c];
+    for (int r = 0; r < corners; ++r) {
+      v += w[r] * rows[r][c];
+      lo = std::min(lo, rows[r][c]);
+      hi = std::max(hi, rows[r][c]);
+    }
+    out[c] = kept ? std::clamp(v, lo, hi) : v;
+  }
+  if (b.normal_first >= 0) {
+    double* n = out + b.normal_first;
+    // Unclamped interpolation first: clamping a normal's components would bend it.
+    Vec3d v{};
+    for (int r = 0; r < corners; ++r) {
+      const double* nr = rows[r] + b.normal_first;
+      v = v + Vec3d{nr[0], nr[1], nr[2]} * w[r];
+    }
+    v = normalized_or_zero(v);
+    n[0] = v.x;
+    n[1] = v.y;
+    n[2] = v.z;
+  }
+}
+
+/// A base edge in canonical direction lo < hi, with its segment count and the output vertices of
+/// its inner points (first + o - 1 for o in 1..segments-1).
+struct EdgeInfo {
+  int segments = 1;
+  std::uint32_t first = 0;
+};
+
+std::uint64_t edge_key(std::uint32_t a, std::uint32_t b) {
+  const std::uint32_t lo = std::min(a, b), hi = std::max(a, b);
+  return (static_cast<std::uint64_t>(lo) << 32) | hi;
+}
+
+/// Lanes for the surface phase plus the output vertex each one fills (kNone: helper lane).
+class LaneBuffer {
+ public:
+  explicit LaneBuffer(int columns) : columns_(static_cast<std::size_t>(columns)) {}
+  void add(const double* values, std::uint32_t target) {
+    for (std::size_t c = 0; c < columns_.size(); ++c) columns_[c].push_back(static_cast<float>(values[c]));
+    targets_.push_back(target);
+  }
+  std::size_t size() const { return targets_.size(); }
+  const std::vector<std::vector<float>>& columns() const { return columns_; }
+  const std::vector<std::uint32_t>& targets() const { return targets_; }
+
+ private:
+  std::vector<std::vector<float>> columns_;
+  std::vector<std::uint32_t> targets_;
+};
+
+/// Builds the micropolygons and lanes of one call.
+class Builder {
+ public:
+  Builder(const BaseMesh& base, const Binding& binding, double h)
+      : base_(base), b_(binding), h_(h), lanes_(binding.size()) {}
+
+  void add_triangle(std::uint32_t t);
+
+  const BaseMesh& base_;
+  const Binding& b_;
+  double h_;
+  LaneBuffer lanes_;
+  std::uint32_t vertex_count_ = 0;
+  std::vector<Vec3d> fallback_normals_;  ///< per output vertex: interpolated base normal
+  std::vector<Triangle> triangles_;
+  std::vector<std::uint32_t> base_triangle_;
+
+ private:
+  std::vector<double> row(std::uint32_t v) const {
+    std::vector<double> r(static_cast<std::size_t>(b_.size()));
+    b_.row(base_, v, r.data());
+    return r;
+  }
+  Vec3d position(std::uint32_t v) const { return to_double(base_.mesh().vertices[v]); }
+  std::uint32_t new_vertex(Vec3d fallback_normal) {
+    fallback_normals_.push_back(fallback_normal);
+    return vertex_count_++;
+  }
+  std::uint32_t corner(std::uint32_t v);
+  const EdgeInfo& edge(std::uint32_t a, std::uint32_t b);
+  /// Output vertex of the point o (counted from `from`) of edge {from, to}.
+  std::uint32_t edge_vertex(std::uint32_t from, std::uint32_t to, int o);
+  /// Parameter o / segments from lo, bit-identical on both sides.
+  static double edge_t(int o, int segments) { return static_cast<double>(o) / static_cast<double>(segments); }
+  Vec3d edge_position(std::uint32_t lo, std::uint32_t hi, int o, int segments) const {
+    const double t = edge_t(o, segments);
+    return position(lo) * (1.0 - t) + position(hi) * t;
+  }
+
+  std::unordered_map<std::uint32_t, std::uint32_t> corners_;
+  std::unordered_map<std::uint64_t, EdgeInfo> edges_;
+};
+
+std::uint32_t Builder::corner(std::uint32_t v) {
+  const auto it = corners_.find(v);
+  if (it != corners_.end()) return it->second;
+  const std::uint32_t id = new_vertex(to_double(base_.normals()[v]));
+  corners_.emplace(v, id);
+  const std::vector<double> r = row(v);
+  // (v, v, v, v): zero derivatives, finest texture level; depends on the vertex alone.
+  lanes_.add(r.data(), id);
+  for (int k = 0; k < 3; ++k) lanes_.add(r.data(), kNone);
+  return id;
+}
+
+const EdgeInfo& Builder::edge(std::uint32_t a, std::uint32_t b) {
+  const std::uint64_t key = edge_key(a, b);
+  const auto it = edges_.find(key);
+  if (it != edges_.end()) return it->second;
+  const std::uint32_t lo = std::min(a, b), hi = std::max(a, b);
+  const double len = length(position(hi) - position(lo));
+  const double segs = std::max(1.0, std::ceil(len / h_));
+  if (segs > kMaxSegments) {
+    throw usage_error("a base edge of " + std::to_string(len) + " mm needs more than " + std::to_string(kMaxSegments) +
+                      " segments at a micropolygon size of " + std::to_string(h_) + " mm");
+  }
+  EdgeInfo e;
+  e.segments = static_cast<int>(segs);
+  e.first = vertex_count_;
+  const std::vector<double> rlo = row(lo), rhi = row(hi);
+  const double* rows[2] = {rlo.data(), rhi.data()};
+  const Vec3d nlo = to_double(base_.normals()[lo]), nhi = to_double(base_.normals()[hi]);
+  for (int o = 1; o < e.segments; ++o) {
+    const double t = edge_t(o, e.segments);
+    (void)new_vertex(normalized_or_zero(nlo * (1.0 - t) + nhi * t));
+  }
+  // Quads (p_o, p_o+1, p_o, p_o+1) for odd o: derivatives along this edge only.
+  std::vector<double> v0(rlo.size()), v1(rlo.size());
+  for (int o = 1; o < e.segments; o += 2) {
+    const double t0 = edge_t(o, e.segments), t1 = edge_t(o + 1, e.segments);
+    const double w0[2] = {1.0 - t0, t0}, w1[2] = {1.0 - t1, t1};
+    interpolate(b_, 2, rows, w0, true, v0.data());
+    interpolate(b_, 2, rows, w1, true, v1.data());
+    const std::uint32_t id0 = e.first + static_cast<std::uint32_t>(o) - 1;
+    const std::uint32_t id1 = o + 1 < e.segments ? id0 + 1 : kNone;
+    lanes_.add(v0.data(), id0);
+    lanes_.add(v1.data(), id1);
+    lanes_.add(v0.data(), kNone);
+    lanes_.add(v1.data(), kNone);
+  }
+  return edges_.emplace(key, e).first->second;
+}
+
+std::uint32_t Builder::edge_vertex(std::uint32_t from, std::uint32_t to, int o) {
+  const EdgeInfo& e = edge(from, to);
+  const int from_lo = from < to ? o : e.segments - o;
+  if (from_lo == 0) return corner(std::min(from, to));
+  if (from_lo == e.segments) return corner(std::max(from, to));
+  return e.first + static_cast<std::uint32_t>(from_lo) - 1;
+}
+
+void Builder::add_triangle(std::uint32_t t) {
+  const Triangle& tri = base_.mesh().triangles[t];
+  const std::uint32_t a = tri[0], b = tri[1], c = tri[2];
+  // Edges first (their vertices are allocated once per call), then the corners.
+  const int nab = edge(a, b).segments, nbc = edge(b, c).segments, nca = edge(c, a).segments;
+  (void)corner(a);
+  (void)corner(b);
+  (void)corner(c);
+  const Vec3d pa = position(a), pb = position(b), pc = position(c);
+  FABFORGE_CHECK(vertex_count_ < (kNone >> 2), "too many micropolygon vertices in one call");
+  auto snap = [](int i, int n, int segments) {  // nearest edge point to lattice parameter i / n
+    return static_cast<int>((2LL * i * segments + n) / (2LL * n));
+  };
+  auto lattice_position = [&](int i, int j, int n) {
+    const double dn = n;
+    return pa * ((n - i - j) / dn) + pb * (i / dn) + pc * (j / dn);
+  };
+  auto index = [](int i, int j, int n) {
+    return static_cast<std::size_t>(j) * static_cast<std::size_t>(n + 1) -
+           static_cast<std::size_t>(j) * static_cast<std::size_t>(j - 1) / 2 + static_cast<std::size_t>(i);
+  };
+  // Lattice points: boundary ones snap to edge points; interior ones get provisional numbers
+  // until n is fixed. Positions are kept for the edge-length check.
+  int n = std::max({nab, nbc, nca});
+  std::vector<std::uint32_t> map;
+  std::vector<Vec3d> pos;
+  std::vector<Triangle> local;
+  for (int attempt = 0;; ++attempt) {
+    const std::size_t count = index(0, n, n) + 1;
+    map.assign(count, kNone);
+    pos.assign(count, Vec3d{});
+    std::uint32_t interior = 0;
+    for (int j = 0; j <= n; ++j) {
+      for (int i = 0; i + j <= n; ++i) {
+        const int k = n - i - j;
+        const std::size_t id = index(i, j, n);
+        if (j == 0) {
+          const int o = snap(i, n, nab);
+          map[id] = edge_vertex(a, b, o);
+          pos[id] = a < b ? edge_position(a, b, o, nab) : edge_position(b, a, nab - o, nab);
+        } else if (k == 0) {
+          const int o = snap(j, n, nbc);
+          map[id] = edge_vertex(b, c, o);
+          pos[id] = b < c ? edge_position(b, c, o, nbc) : edge_position(c, b, nbc - o, nbc);
+        } else if (i == 0) {
+          const int o = snap(k, n, nca);
+          map[id] = edge_vertex(c, a, o);
+          pos[id] = c < a ? edge_position(c, a, o, nca) : edge_position(a, c, nca - o, nca);
+        } else {
+          map[id] = kNone - 1 - interior++;  // provisional, see resolve()
+          pos[id] = lattice_position(i, j, n);
+        }
+      }
+    }
+    local.clear();
+    double longest2 = 0;
+    auto emit = [&](std::size_t p, std::size_t q, std::size_t r) {
+      if (map[p] == map[q] || map[q] == map[r] || map[r] == map[p]) return;
+      local.push_back({static_cast<std::uint32_t>(p), static_cast<std::uint32_t>(q), static_cast<std::uint32_t>(r)});
+      for (const auto& [x, y] : {std::pair{p, q}, std::pair{q, r}, std::pair{r, p}}) {
+        const Vec3d d = pos[x] - pos[y];
+        longest2 = std::max(longest2, dot(d, d));
+      }
+    };
+    for (int j = 0; j < n; ++j) {
+      for (int i = 0; i + j < n; ++i) {
+        emit(index(i, j, n), index(i + 1, j, n), index(i, j + 1, n));
+        if (i + j + 2 <= n) emit(index(i + 1, j, n), index(i + 1, j + 1, n), index(i, j + 1, n));
+      }
+    }
+    const double limit = h_ * (1.0 + 1e-9);
+    if (longest2 <= limit * limit || attempt >= 64) break;  // converges in a few steps (see header)
+    n += std::max(1, n / 16);
+    if (n > 4 * kMaxSegments) break;
+  }
+  // Number the interior points and run them in 2x2 quads of the lattice tiled at even (i, j).
+  const std::uint32_t first_interior = vertex_count_;
+  const Vec3d na = to_double(base_.normals()[a]), nb = to_double(base_.normals()[b]), nc = to_double(base_.normals()[c]);
+  for (int j = 1; j < n; ++j) {
+    for (int i = 1; i + j < n; ++i) {
+      const double dn = n;
+      (void)new_vertex(normalized_or_zero(na * ((n - i - j) / dn) + nb * (i / dn) + nc * (j / dn)));
+    }
+  }
+  // Interior points were numbered kNone - 1 - k (k in lattice order, the order allocated above).
+  auto resolve = [&](std::size_t id) {
+    const std::uint32_t m = map[id];
+    return m > (kNone >> 1) ? first_interior + (kNone - 1 - m) : m;
+  };
+  for (const Triangle& l : local) triangles_.push_back({resolve(l[0]), resolve(l[1]), resolve(l[2])});
+  base_triangle_.insert(base_triangle_.end(), local.size(), t);
+
+  const std::vector<double> ra = row(a), rb = row(b), rc = row(c);
+  const double* rows[3] = {ra.data(), rb.data(), rc.data()};
+  std::vector<double> v(ra.size());
+  for (int j0 = 0; j0 < n; j0 += 2) {
+    for (int i0 = 0; i0 + j0 < n; i0 += 2) {
+      const int di[4] = {0, 1, 0, 1}, dj[4] = {0, 0, 1, 1};
+      bool any = false;
+      for (int q = 0; q < 4; ++q) {
+        const int i = i0 + di[q], j = j0 + dj[q];
+        any = any || (i >= 1 && j >= 1 && i + j <= n - 1);
+      }
+      if (!any) continue;
+      for (int q = 0; q < 4; ++q) {
+        const int i = i0 + di[q], j = j0 + dj[q];
+        const bool kept = i >= 1 && j >= 1 && i + j <= n - 1;
+        const double dn = n;
+        const double w[3] = {(n - i - j) / dn, i / dn, j / dn};
+        interpolate(b_, 3, rows, w, kept, v.data());
+        lanes_.add(v.data(), kept ? resolve(index(i, j, n)) : kNone);
+      }
+    }
+  }
+}
+
+}  // namespace
+
+// --- BaseMesh -------------------------------------------------------------------------------
+
+BaseMesh::BaseMesh(Mesh mesh, std::vector<VertexAttribute> attributes)
+    : mesh_(std::move(mesh)), attributes_(std::move(attributes)) {
+  validate_mesh(mesh_, "base mesh");
+  const std::size_t nv = mesh_.vertices.size();
+  for (std::size_t k = 0; k < attributes_.size(); ++k) {
+    const VertexAttribute& a = attributes_[k];
+    if (a.name.empty()) throw usage_error("a vertex attribute has no name");
+    if (a.name == "P") throw usage_error("vertex attribute 'P' is reserved for the positions");
+    for (std::size_t l = 0; l < k; ++l) {
+      if (attributes_[l].name == a.name) throw usage_error("vertex attribute '" + a.name + "' is given twice");
+    }
+    if (a.components < 1 || a.components > 16) {
+      throw usage_error("vertex attribute '" + a.name + "' has " + std::to_string(a.components) +
+                        " components (1 to 16 allowed)");
+    }
+    if (a.name == "N" && a.components != 3) throw usage_error("vertex attribute 'N' must have 3 components");
+    if (a.values.size() != nv * static_cast<std::size_t>(a.components)) {
+      throw usage_error("vertex attribute '" + a.name + "' has " + std::to_string(a.values.size()) + " values, expected " +
+                        std::to_string(nv * static_cast<std::size_t>(a.components)));
+    }
+    for (float x : a.values) {
+      if (!std::isfinite(x)) throw usage_error("vertex attribute '" + a.name + "' has a non-finite value");
+    }
+  }
+  normals_.assign(nv, Vec3f{});
+  if (const VertexAttribute* n = find("N")) {
+    for (std::size_t v = 0; v < nv; ++v) {
+      const Vec3d d = normalized_or_zero({n->values[3 * v], n->values[3 * v + 1], n->values[3 * v + 2]});
+      normals_[v] = {static_cast<float>(d.x), static_cast<float>(d.y), static_cast<float>(d.z)};
+    }
+    return;
+  }
+  std::vector<Vec3d> sum(nv);
+  for (const Triangle& t : mesh_.triangles) {
+    const Vec3d p0 = to_double(mesh_.vertices[t[0]]);
+    const Vec3d area2 = cross(to_double(mesh_.vertices[t[1]]) - p0, to_double(mesh_.vertices[t[2]]) - p0);
+    for (std::uint32_t v : t) sum[v] = sum[v] + area2;
+  }
+  for (std::size_t v = 0; v < nv; ++v) {
+    const Vec3d d = normalized_or_zero(sum[v]);
+    normals_[v] = {static_cast<float>(d.x), static_cast<float>(d.y), static_cast<float>(d.z)};
+  }
+}
+
+const VertexAttribute* BaseMesh::find(std::string_view name) const {
+  for (const VertexAttribute& a : attributes_) {
+    if (a.name == name) return &a;
+  }
+  return nullptr;
+}
+
+bool is_degenerate_triangle(const Mesh& mesh, std::uint32_t triangle) {
+  const Triangle& t = mesh.triangles[triangle];
+  if (t[0] == t[1] || t[1] == t[2] || t[2] == t[0]) return true;
+  const Vec3d p0 = to_double(mesh.vertices[t[0]]);
+  const Vec3d c = cross(to_double(mesh.vertices[t[1]]) - p0, to_double(mesh.vertices[t[2]]) - p0);
+  return dot(c, c) == 0.0;
+}
+
+// --- SurfaceTessellator -----------------------------------------------------------------------
+
+SurfaceTessellator::SurfaceTessellator(std::shared_ptr<const openfl::Program> program,
+                                       std::shared_ptr<const openfl::Kernel> surface_kernel,
+                                       openfl::ExecOptions options)
+    : program_(std::move(program)) {
+  if (!program_ || !surface_kernel) throw usage_error("SurfaceTessellator needs a program and its surface kernel");
+  check_kernel(*program_, *surface_kernel);
+  executor_ = std::make_unique<openfl::BatchExecutor>(std::move(surface_kernel), options);
+}
+
+SurfaceTessellator::~SurfaceTessellator() = default;
+SurfaceTessellator::SurfaceTessellator(SurfaceTessellator&&) noexcept = default;
+SurfaceTessellator& SurfaceTessellator::operator=(SurfaceTessellator&&) noexcept = default;
+
+Micropolygons SurfaceTessellator::tessellate(const BaseMesh& base, double max_edge_mm, const openfl::Host& host) {
+  std::vector<std::uint32_t> all(base.mesh().triangles.size());
+  for (std::size_t t = 0; t < all.size(); ++t) all[t] = static_cast<std::uint32_t>(t);
+  return tessellate(base, all, max_edge_mm, host);
+}
+
+Micropolygons SurfaceTessellator::tessellate(const BaseMesh& base, std::span<const std::uint32_t> triangles,
+                                             double max_edge_mm, const openfl::Host& host) {
+  if (!(max_edge_mm > 0) || !std::isfinite(max_edge_mm)) {
+    throw usage_error("the micropolygon size must be positive and finite, got " + std::to_string(max_edge_mm));
+  }
+  const Binding binding = bind_inputs(*program_, base);
+  Builder builder(base, binding, max_edge_mm);
+  std::unordered_set<std::uint32_t> seen;
+  for (std::uint32_t t : triangles) {
+    if (t >= base.mesh().triangles.size()) {
+      throw usage_error("base triangle " + std::to_string(t) + " out of range (the mesh has " +
+                        std::to_string(base.mesh().triangles.size()) + ")");
+    }
+    if (!seen.insert(t).second || is_degenerate_triangle(base.mesh(), t)) continue;
+    builder.add_triangle(t);
+  }
+
+  // The surface phase over every lane at once (the executor batches, keeping quads aligned).
+  const openfl::Kernel& kernel = executor_->kernel();
+  const std::size_t lanes = builder.lanes_.size();
+  std::vector<const float*> in;
+  for (const auto& col : builder.lanes_.columns()) in.push_back(col.data());
+  std::vector<std::vector<float>> out(static_cast<std::size_t>(kernel.output_count), std::vector<float>(lanes));
+  std::vector<float*> out_ptrs;
+  for (auto& col : out) out_ptrs.push_back(col.data());
+  if (lanes > 0) executor_->run(host, lanes, in.data(), out_ptrs.data());
+
+  Micropolygons result;
+  SurfaceMesh& s = result.surface;
+  const std::size_t nv = builder.vertex_count_;
+  const int attrs = program_->out_columns();
+  s.attribute_count = attrs;
+  s.positions.assign(nv, Vec3f{});
+  s.attributes.assign(nv * static_cast<std::size_t>(attrs), 0.0f);
+  const std::vector<std::uint32_t>& targets = builder.lanes_.targets();
+  for (std::size_t l = 0; l < lanes; ++l) {
+    const std::uint32_t v = targets[l];
+    if (v == kNone) continue;
+    s.positions[v] = {out[0][l], out[1][l], out[2][l]};
+    for (int a = 0; a < attrs; ++a) {
+      s.attributes[static_cast<std::size_t>(v) * static_cast<std::size_t>(attrs) + static_cast<std::size_t>(a)] =
+          out[static_cast<std::size_t>(3 + a)][l];
+    }
+  }
+  s.triangles = std::move(builder.triangles_);
+  result.base_triangle = std::move(builder.base_triangle_);
+
+  // Normals of the displaced surface: area-weighted over this call's micropolygons.
+  std::vector<Vec3d> sum(nv);
+  for (const Triangle& t : s.triangles) {
+    const Vec3d p0 = to_double(s.positions[t[0]]);
+    const Vec3d area2 = cross(to_double(s.positions[t[1]]) - p0, to_double(s.positions[t[2]]) - p0);
+    for (std::uint32_t v : t) sum[v] = sum[v] + area2;
+  }
+  s.normals.resize(nv);
+  for (std::size_t v = 0; v < nv; ++v) {
+    Vec3d d = normalized_or_zero(sum[v]);
+    if (dot(d, d) == 0.0) d = builder.fallback_normals_[v];
+    s.normals[v] = {static_cast<float>(d.x), static_cast<float>(d.y), static_cast<float>(d.z)};
+  }
+  return result;
+}
+
+// --- Bounds ------------------------------------------------------------------------------------
+
+namespace {
+
+/// Float interval around [lo, hi] (doubles), widened by a few ulps.
+openfl::Interval widen(double lo, double hi) {
+  const float inf = std::numeric_limits<float>::infinity();
+  float l = static_cast<float>(lo), h = static_cast<float>(hi);
+  for (int k = 0; k < 2; ++k) {
+    l = std::nextafter(l, -inf);
+    h = std::nextafter(h, inf);
+  }
+  return {l, h};
+}
+
+/// Conservative interval of each component of normalize(x) for x in the box [lo, hi] of unit
+/// vectors' convex combinations (|x| <= 1, |x| >= the box's distance to the origin).
+void normal_intervals(const double* lo, const double* hi, openfl::Interval* out) {
+  double m2 = 0;
+  for (int c = 0; c < 3; ++c) {
+    if (lo[c] > 0) m2 += lo[c] * lo[c];
+    if (hi[c] < 0) m2 += hi[c] * hi[c];
+  }
+  const double m = std::sqrt(m2) * (1.0 - 1e-9);
+  for (int c = 0; c < 3; ++c) {
+    if (m <= 1e-12) {
+      out[c] = widen(-1.0, 1.0);
+      continue;
+    }
+    const double l = lo[c] < 0 ? std::max(-1.0, lo[c] / m) : lo[c];
+    const double h = hi[c] > 0 ? std::min(1.0, hi[c] / m) : hi[c];
+    out[c] = widen(l, h);
+  }
+}
+
+}  // namespace
+
+DisplacementBounds displacement_bounds(const BaseMesh& base, const openfl::Program& program,
+                                       const openfl::Kernel& surface_kernel, const openfl::Host& host,
+                                       std::optional<double> user_bound_mm, openfl::ExecOptions options) {
+  check_kernel(program, surface_kernel);
+  if (user_bound_mm && (!(*user_bound_mm >= 0) || !std::isfinite(*user_bound_mm))) {
+    throw usage_error("the displacement bound must be non-negative and finite, got " + std::to_string(*user_bound_mm));
+  }
+  const Binding binding = bind_inputs(program, base);
+  const Mesh& mesh = base.mesh();
+  const std::size_t nt = mesh.triangles.size();
+  DisplacementBounds result;
+  result.triangles.resize(nt);
+  std::vector<char> infinite(nt, 0);
+  parallel_for(0, nt, 64, [&](std::size_t begin, std::size_t end) {
+    const std::size_t k = static_cast<std::size_t>(binding.size());
+    std::vector<double> rows(3 * k), lo(k), hi(k);
+    std::vector<openfl::Interval> in(k);
+    for (std::size_t t = begin; t < end; ++t) {
+      const Triangle& tri = mesh.triangles[t];
+      BoundingBox corners{to_double(mesh.vertices[tri[0]]), to_double(mesh.vertices[tri[0]])};
+      for (std::uint32_t v : tri) {
+        const Vec3d p = to_double(mesh.vertices[v]);
+        corners.min = {std::min(corners.min.x, p.x), std::min(corners.min.y, p.y), std::min(corners.min.z, p.z)};
+        corners.max = {std::max(corners.max.x, p.x), std::max(corners.max.y, p.y), std::max(corners.max.z, p.z)};
+      }
+      if (is_degenerate_triangle(mesh, static_cast<std::uint32_t>(t))) {
+        result.triangles[t] = corners;
+        continue;
+      }
+      for (int r = 0; r < 3; ++r) binding.row(base, tri[static_cast<std::size_t>(r)], rows.data() + r * k);
+      for (std::size_t c = 0; c < k; ++c) {
+        lo[c] = std::min({rows[c], rows[k + c], rows[2 * k + c]});
+        hi[c] = std::max({rows[c], rows[k + c], rows[2 * k + c]});
+        in[c] = widen(lo[c], hi[c]);
+      }
+      if (binding.normal_first >= 0) {
+        const std::size_t f = static_cast<std::size_t>(binding.normal_first);
+        normal_intervals(lo.data() + f, hi.data() + f, in.data() + f);
+      }
+      const std::vector<openfl::Interval> out = openfl::evaluate_intervals(surface_kernel, host, in, options);
+      BoundingBox box{{out[0].lo, out[1].lo, out[2].lo}, {out[0].hi, out[1].hi, out[2].hi}};
+      if (user_bound_mm) {
+        const double d = *user_bound_mm;
+        box.min = {std::max(box.min.x, corners.min.x - d), std::max(box.min.y, corners.min.y - d),
+                   std::max(box.min.z, corners.min.z - d)};
+        box.max = {std::min(box.max.x, corners.max.x + d), std::min(box.max.y, corners.max.y + d),
+                   std::min(box.max.z, corners.max.z + d)};
+      }
+      const bool finite = std::isfinite(box.min.x) && std::isfinite(box.min.y) && std::isfinite(box.min.z) &&
+                          std::isfinite(box.max.x) && std::isfinite(box.max.y) && std::isfinite(box.max.z);
+      infinite[t] = finite ? 0 : 1;
+      result.triangles[t] = box;
+    }
+  });
+  bool first = true;
+  for (std::size_t t = 0; t < nt; ++t) {
+    if (is_degenerate_triangle(mesh, static_cast<std::uint32_t>(t))) continue;
+    if (infinite[t]) result.finite = false;
+    const BoundingBox& b = result.triangles[t];
+    if (first) {
+      result.shape = b;
+      first = false;
+      continue;
+    }
+    result.shape.min = {std::min(result.shape.min.x, b.min.x), std::min(result.shape.min.y, b.min.y),
+                        std::min(result.shape.min.z, b.min.z)};
+    result.shape.max = {std::max(result.shape.max.x, b.max.x), std::max(result.shape.max.y, b.max.y),
+                        std::max(result.shape.max.z, b.max.z)};
+  }
+  return result;
+}
+
+}  // namespace fabforge::voxel
