@@ -701,17 +701,6 @@ std::string float_text(std::uint32_t bits) {
   return buf;
 }
 
-const char* type_name(ScalarType t) {
-  switch (t) {
-    case ScalarType::f32:
-      return "f32";
-    case ScalarType::i32:
-      return "i32";
-    case ScalarType::b1:
-      return "b1";
-  }
-  return "?";
-}
 
 std::string instr_text(const Code& code, std::uint32_t pos, std::vector<std::uint32_t>& extra) {
   Instr in = code.instrs[pos];
@@ -784,7 +773,7 @@ std::string dump(const Code& code) {
   for (const RegConst& c : code.i_consts)
     s += "  " + reg_name(File::i, c.reg) + " = const " + std::to_string(static_cast<std::int32_t>(c.bits)) + "\n";
   for (const RegUniform& u : code.uniforms)
-    s += "  " + reg_name(file_of(u.type), u.reg) + " = uniform #" + std::to_string(u.column) + " " + type_name(u.type) +
+    s += "  " + reg_name(file_of(u.type), u.reg) + " = uniform #" + std::to_string(u.column) + " " + std::string(ir::type_name(u.type)) +
          "\n";
   for (const RegColumn& c : code.inputs)
     s += "  " + reg_name(File::f, c.reg) + " = input #" + std::to_string(c.column) + "\n";

@@ -9,6 +9,8 @@
 #include <string>
 #include <unordered_map>
 
+#include "fabforge/core/text.hpp"
+
 namespace fabforge::openfl {
 
 namespace {
@@ -22,39 +24,8 @@ using ast::NameKind;
 using ast::Stmt;
 using ast::StmtKind;
 
-std::string quoted(std::string_view s) { return "'" + std::string(s) + "'"; }
+std::string in_quotes(std::string_view s) { return "'" + std::string(s) + "'"; }
 std::string tn(Type t) { return std::string(type_name(t)); }
-
-int edit_distance(std::string_view a, std::string_view b) {
-  if (a.size() > 64 || b.size() > 64) return 1000;
-  std::vector<int> row(b.size() + 1);
-  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = static_cast<int>(j);
-  for (std::size_t i = 1; i <= a.size(); ++i) {
-    int diag = row[0];
-    row[0] = static_cast<int>(i);
-    for (std::size_t j = 1; j <= b.size(); ++j) {
-      const int up = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diag = up;
-    }
-  }
-  return row[b.size()];
-}
-
-/// " (did you mean 'x'?)" for the closest candidate within edit distance 2, or "".
-std::string suggestion(std::string_view name, const std::vector<std::string_view>& candidates) {
-  int best = 3;
-  std::string_view pick;
-  for (std::string_view c : candidates) {
-    if (c == name || c.empty()) continue;
-    const int d = edit_distance(name, c);
-    if (d < best && d < static_cast<int>(name.size())) {
-      best = d;
-      pick = c;
-    }
-  }
-  return pick.empty() ? std::string() : " (did you mean '" + std::string(pick) + "'?)";
-}
 
 bool converts_to(Type from, Type to) { return from == to || (from == Type::int_ && to == Type::float_); }
 
@@ -188,11 +159,11 @@ class Checker {
 
   void declare_global_name(const std::string& name, SourceRange range, const char* what) {
     if (builtin_constant(name)) {
-      error(range, "cannot redeclare the builtin constant " + quoted(name));
+      error(range, "cannot redeclare the builtin constant " + in_quotes(name));
       return;
     }
     if (global_names_.count(name)) {
-      error(range, "redeclaration of " + quoted(name));
+      error(range, "redeclaration of " + in_quotes(name));
       return;
     }
     global_names_.emplace(name, what);
@@ -209,7 +180,7 @@ class Checker {
     for (std::size_t k = 0; k < f.uniforms.size(); ++k) {
       ast::UniformDecl& u = f.uniforms[k];
       if (u.type == Type::void_ || u.type == Type::mixture) {
-        error(u.range, "a uniform cannot have type " + quoted(type_name(u.type)));
+        error(u.range, "a uniform cannot have type " + in_quotes(type_name(u.type)));
         u.type = Type::error;
       }
       if (u.type == Type::material) u.slot = f.material_count++;
@@ -221,7 +192,7 @@ class Checker {
     for (std::size_t k = 0; k < f.outs.size(); ++k) {
       ast::OutDecl& o = f.outs[k];
       if (!is_float_based(o.type) && o.type != Type::error) {
-        error(o.range, "an out variable must be float, a vector or a matrix, not " + quoted(type_name(o.type)));
+        error(o.range, "an out variable must be float, a vector or a matrix, not " + in_quotes(type_name(o.type)));
         o.type = Type::error;
       }
       o.first_column = f.out_columns;
@@ -247,12 +218,12 @@ class Checker {
     for (std::size_t k = 0; k < f.params.size(); ++k) {
       ast::Param& p = f.params[k];
       if (p.type == Type::void_ || p.type == Type::texture) {
-        error(p.range, "a parameter cannot have type " + quoted(type_name(p.type)));
+        error(p.range, "a parameter cannot have type " + in_quotes(type_name(p.type)));
         p.type = Type::error;
       }
       for (std::size_t j = 0; j < k; ++j) {
         if (f.params[j].name == p.name) {
-          error(p.range, "duplicate parameter " + quoted(p.name));
+          error(p.range, "duplicate parameter " + in_quotes(p.name));
           break;
         }
       }
@@ -268,7 +239,7 @@ class Checker {
         f.return_type = Type::error;
       }
       if (find_builtin(f.name)) {
-        error(f.name_range, quoted(f.name) + " is a builtin function and cannot be redefined");
+        error(f.name_range, in_quotes(f.name) + " is a builtin function and cannot be redefined");
         continue;
       }
       auto& overloads = functions_by_name_[f.name];
@@ -276,7 +247,7 @@ class Checker {
       bool duplicate = false;
       for (int other : overloads) {
         if (param_types(*m_.functions[static_cast<std::size_t>(other)]) == types) {
-          error(f.name_range, "function " + quoted(signature_text(f.name, types)) + " is already defined");
+          error(f.name_range, "function " + in_quotes(signature_text(f.name, types)) + " is already defined");
           duplicate = true;
           break;
         }
@@ -298,7 +269,7 @@ class Checker {
     } else {
       FunctionState saved = std::move(fs_);
       fs_ = FunctionState{};
-      c.value = constant_initialiser(c.type, *c.expr, "constant " + quoted(c.name));
+      c.value = constant_initialiser(c.type, *c.expr, "constant " + in_quotes(c.name));
       fs_ = std::move(saved);
     }
     --const_depth_;
@@ -310,12 +281,12 @@ class Checker {
     const Type t = check_expr(e);
     if (type == Type::error || t == Type::error) return std::nullopt;
     if (!(type == Type::bool_ || type == Type::int_ || is_float_based(type))) {
-      error(e.range, what + " cannot have type " + quoted(type_name(type)));
+      error(e.range, what + " cannot have type " + in_quotes(type_name(type)));
       return std::nullopt;
     }
     if (!converts_to(t, type)) {
-      error(e.range, "cannot initialise " + what + " of type " + quoted(type_name(type)) + " with a value of type " +
-                         quoted(type_name(t)));
+      error(e.range, "cannot initialise " + what + " of type " + in_quotes(type_name(type)) + " with a value of type " +
+                         in_quotes(type_name(t)));
       return std::nullopt;
     }
     if (!e.constant) {
@@ -331,7 +302,7 @@ class Checker {
       Expr& e = *u.default_expr;
       if (u.type == Type::material || u.type == Type::texture) {
         if (e.kind != ExprKind::string_lit) {
-          error(e.range, "the default of " + tn(u.type) + " uniform " + quoted(u.name) + " must be a string (" +
+          error(e.range, "the default of " + tn(u.type) + " uniform " + in_quotes(u.name) + " must be a string (" +
                              (u.type == Type::material ? "a material name" : "an image path") + ")");
         } else {
           e.type = Type::string_;
@@ -344,7 +315,7 @@ class Checker {
         if (u.type != Type::error) error(e.range, "a string default is only allowed for material and texture uniforms");
         continue;
       }
-      u.default_value = constant_initialiser(u.type, e, "uniform " + quoted(u.name));
+      u.default_value = constant_initialiser(u.type, e, "uniform " + in_quotes(u.name));
     }
   }
 
@@ -368,7 +339,7 @@ class Checker {
     fs_.local_is_const.push_back(false);
     auto& scope = fs_.scopes.back();
     if (scope.count(name)) {
-      error(range, "redeclaration of " + quoted(name));
+      error(range, "redeclaration of " + in_quotes(name));
     } else {
       scope.emplace(name, slot);
     }
@@ -388,9 +359,9 @@ class Checker {
       if (p.name == "uv") want = Type::vec2;
       if (p.type == Type::error) continue;
       if (want != Type::error && p.type != want) {
-        error(p.range, "surface parameter " + quoted(p.name) + " must have type " + quoted(type_name(want)));
+        error(p.range, "surface parameter " + in_quotes(p.name) + " must have type " + in_quotes(type_name(want)));
       } else if (want == Type::error && p.type != Type::float_ && !is_vector(p.type)) {
-        error(p.range, "surface parameter " + quoted(p.name) + " (a mesh attribute) must be float or a vector");
+        error(p.range, "surface parameter " + in_quotes(p.name) + " (a mesh attribute) must be float or a vector");
       }
     }
   }
@@ -420,7 +391,7 @@ class Checker {
     if (f.return_type != Type::void_ && f.return_type != Type::error && !damaged_.count(&f) &&
         !(f.body && always_returns(*f.body))) {
       if (f.kind == FunctionKind::function) {
-        error(f.name_range, "function " + quoted(f.name) + " does not return a value on every path");
+        error(f.name_range, "function " + in_quotes(f.name) + " does not return a value on every path");
       } else {
         error(f.name_range, "the " + f.name + " phase does not return a value on every path");
       }
@@ -455,7 +426,7 @@ class Checker {
   void check_condition(Expr& e, const char* what) {
     const Type t = check_expr(e);
     if (t != Type::bool_ && t != Type::error) {
-      error(e.range, std::string("the condition of ") + what + " must be 'bool', not " + quoted(type_name(t)));
+      error(e.range, std::string("the condition of ") + what + " must be 'bool', not " + in_quotes(type_name(t)));
     }
   }
 
@@ -510,18 +481,18 @@ class Checker {
   void check_decl(Stmt& s) {
     Type type = s.decl_type;
     if (type == Type::void_ || type == Type::texture) {
-      error(s.name_range, "a variable cannot have type " + quoted(type_name(type)));
+      error(s.name_range, "a variable cannot have type " + in_quotes(type_name(type)));
       type = Type::error;
     }
     std::optional<Value> constant;
-    const std::string what = (s.is_const ? "constant " : "variable ") + quoted(s.name);
+    const std::string what = (s.is_const ? "constant " : "variable ") + in_quotes(s.name);
     if (s.is_const && s.expr) {
       constant = constant_initialiser(type, *s.expr, what);
     } else if (s.expr) {
       const Type t = check_expr(*s.expr);
       if (type != Type::error && t != Type::error && !converts_to(t, type)) {
-        error(s.expr->range, "cannot initialise " + what + " of type " + quoted(type_name(type)) +
-                                 " with a value of type " + quoted(type_name(t)));
+        error(s.expr->range, "cannot initialise " + what + " of type " + in_quotes(type_name(type)) +
+                                 " with a value of type " + in_quotes(type_name(t)));
       }
     }
     s.local = add_local(s.name, type, s.name_range);
@@ -541,7 +512,7 @@ class Checker {
     if (s.assign_op == ast::AssignOp::set) {
       if (!converts_to(value, target)) {
         error(s.expr->range,
-              "cannot assign a value of type " + quoted(type_name(value)) + " to " + quoted(type_name(target)));
+              "cannot assign a value of type " + in_quotes(type_name(value)) + " to " + in_quotes(type_name(target)));
       }
       return;
     }
@@ -549,8 +520,8 @@ class Checker {
                                         BinaryOp::mul, BinaryOp::div, BinaryOp::mod};
     const BinaryTyping t = type_binary(kOps[static_cast<int>(s.assign_op)], target, value);
     if (t.result != target) {
-      error(s.range, "invalid operands to " + quoted(op_spelling(s.assign_op)) + ": " + quoted(type_name(target)) +
-                         " and " + quoted(type_name(value)));
+      error(s.range, "invalid operands to " + in_quotes(op_spelling(s.assign_op)) + ": " + in_quotes(type_name(target)) +
+                         " and " + in_quotes(type_name(value)));
     }
   }
 
@@ -559,23 +530,23 @@ class Checker {
     if (!s.expr) {
       if (f.return_type != Type::void_ && f.return_type != Type::error) {
         error(s.range,
-              "missing return value (" + describe_function(f) + " returns " + quoted(type_name(f.return_type)) + ")");
+              "missing return value (" + describe_function(f) + " returns " + in_quotes(type_name(f.return_type)) + ")");
       }
       return;
     }
     const Type t = check_expr(*s.expr);
     if (f.return_type == Type::void_) {
-      error(s.expr->range, "void function " + quoted(f.name) + " cannot return a value");
+      error(s.expr->range, "void function " + in_quotes(f.name) + " cannot return a value");
       return;
     }
     if (t != Type::error && f.return_type != Type::error && !converts_to(t, f.return_type)) {
-      error(s.expr->range, "cannot return a value of type " + quoted(type_name(t)) + " from " + describe_function(f) +
-                               " (it returns " + quoted(type_name(f.return_type)) + ")");
+      error(s.expr->range, "cannot return a value of type " + in_quotes(type_name(t)) + " from " + describe_function(f) +
+                               " (it returns " + in_quotes(type_name(f.return_type)) + ")");
     }
   }
 
   static std::string describe_function(const Function& f) {
-    return f.kind == FunctionKind::function ? "function " + quoted(f.name) : "the " + f.name + " phase";
+    return f.kind == FunctionKind::function ? "function " + in_quotes(f.name) : "the " + f.name + " phase";
   }
 
   // ---------------- expressions ----------------
@@ -650,7 +621,7 @@ class Checker {
       const auto& constant = fs_.local_constants[static_cast<std::size_t>(slot)];
       const Type t = fs_.fn->local_types[static_cast<std::size_t>(slot)];
       if (ctx.writing && is_local_const(slot)) {
-        error(e.range, "cannot assign to constant " + quoted(e.text));
+        error(e.range, "cannot assign to constant " + in_quotes(e.text));
         return set(e, Type::error);
       }
       if (is_local_const(slot)) {
@@ -667,11 +638,11 @@ class Checker {
       e.name_kind = NameKind::uniform;
       e.name_index = u->second;
       if (ctx.writing) {
-        error(e.range, "cannot assign to uniform " + quoted(e.text));
+        error(e.range, "cannot assign to uniform " + in_quotes(e.text));
         return set(e, Type::error);
       }
       if (decl.type == Type::texture && !ctx.allow_texture) {
-        error(e.range, "texture " + quoted(e.text) + " can only be the first argument of sample() or sample_lod()");
+        error(e.range, "texture " + in_quotes(e.text) + " can only be the first argument of sample() or sample_lod()");
         return set(e, Type::error);
       }
       return set(e, decl.type);
@@ -685,13 +656,13 @@ class Checker {
     if (const auto c = const_index_.find(e.text); c != const_index_.end()) {
       e.name_kind = NameKind::constant;
       if (ctx.writing) {
-        error(e.range, "cannot assign to constant " + quoted(e.text));
+        error(e.range, "cannot assign to constant " + in_quotes(e.text));
         return set(e, Type::error);
       }
       check_const(c->second);
       const ast::ConstDecl& decl = m_.consts[static_cast<std::size_t>(c->second)];
       if (const_states_[static_cast<std::size_t>(c->second)].state == ConstState::checking && !decl.value) {
-        error(e.range, "constant " + quoted(e.text) + " is defined in terms of itself");
+        error(e.range, "constant " + in_quotes(e.text) + " is defined in terms of itself");
         return set(e, Type::error);
       }
       if (!decl.value) return set(e, Type::error);
@@ -701,13 +672,13 @@ class Checker {
     if (const auto b = builtin_constant(e.text)) {
       e.name_kind = NameKind::constant;
       if (ctx.writing) {
-        error(e.range, "cannot assign to the builtin constant " + quoted(e.text));
+        error(e.range, "cannot assign to the builtin constant " + in_quotes(e.text));
         return set(e, Type::error);
       }
       e.constant = b;
       return set(e, Type::float_);
     }
-    error(e.range, "unknown name " + quoted(e.text) + suggestion(e.text, visible_names()));
+    error(e.range, "unknown name " + in_quotes(e.text) + did_you_mean(e.text, visible_names()));
     return set(e, Type::error);
   }
 
@@ -724,13 +695,13 @@ class Checker {
         return;
       }
       if (kind == FunctionKind::volume) {
-        error(e.range, "out " + quoted(e.text) + " can only be assigned in the surface phase");
+        error(e.range, "out " + in_quotes(e.text) + " can only be assigned in the surface phase");
         return;
       }
       if (!ctx.compound) return;
     }
     if (kind == FunctionKind::surface) {
-      error(e.range, "out " + quoted(e.text) + " can only be read in the volume phase");
+      error(e.range, "out " + in_quotes(e.text) + " can only be read in the volume phase");
     } else if (kind == FunctionKind::function && !usage().reads_out) {
       usage().reads_out = true;
       usage().out_range = e.range;
@@ -751,7 +722,7 @@ class Checker {
     if (t == Type::error) return set(e, Type::error);
     const bool ok = e.unary_op == ast::UnaryOp::not_ ? t == Type::bool_ : (t == Type::int_ || is_float_based(t));
     if (!ok) {
-      error(e.range, "invalid operand to " + quoted(op_spelling(e.unary_op)) + ": " + quoted(type_name(t)));
+      error(e.range, "invalid operand to " + in_quotes(op_spelling(e.unary_op)) + ": " + in_quotes(type_name(t)));
       return set(e, Type::error);
     }
     if (a.constant) e.constant = fold::unary(e.unary_op, *a.constant);
@@ -765,8 +736,8 @@ class Checker {
     if (a == Type::error || b == Type::error) return set(e, Type::error);
     const BinaryTyping t = type_binary(e.binary_op, a, b);
     if (t.result == Type::error) {
-      std::string msg = "invalid operands to " + quoted(op_spelling(e.binary_op)) + ": " + quoted(type_name(a)) +
-                        " and " + quoted(type_name(b));
+      std::string msg = "invalid operands to " + in_quotes(op_spelling(e.binary_op)) + ": " + in_quotes(type_name(a)) +
+                        " and " + in_quotes(type_name(b));
       if (e.binary_op == BinaryOp::mod && is_float_based(a) && is_float_based(b)) msg += " (use mod() for floats)";
       error(e.range, msg);
       return set(e, Type::error);
@@ -785,7 +756,7 @@ class Checker {
     const Type b = check_expr(*e.args[2]);
     e.converted_arg_types = {c, a, b};
     if (c != Type::bool_ && c != Type::error) {
-      error(e.args[0]->range, "the condition of '?:' must be 'bool', not " + quoted(type_name(c)));
+      error(e.args[0]->range, "the condition of '?:' must be 'bool', not " + in_quotes(type_name(c)));
       return set(e, Type::error);
     }
     if (c == Type::error || a == Type::error || b == Type::error) return set(e, Type::error);
@@ -794,7 +765,7 @@ class Checker {
     if ((a == Type::int_ && b == Type::float_) || (a == Type::float_ && b == Type::int_)) t = Type::float_;
     if (t == Type::error || t == Type::void_) {
       error(e.range,
-            "the two sides of '?:' have different types: " + quoted(type_name(a)) + " and " + quoted(type_name(b)));
+            "the two sides of '?:' have different types: " + in_quotes(type_name(a)) + " and " + in_quotes(type_name(b)));
       return set(e, Type::error);
     }
     e.converted_arg_types = {c, t, t};
@@ -871,7 +842,7 @@ class Checker {
           std::find_if(m_.functions.begin(), m_.functions.end(), [&](const auto& f) { return f->name == e.text; })) {
         return set(e, Type::error);  // a function whose definition was rejected
       }
-      error(name_range(e), "no function " + quoted(e.text) + suggestion(e.text, function_names()));
+      error(name_range(e), "no function " + in_quotes(e.text) + did_you_mean(e.text, function_names()));
       return set(e, Type::error);
     }
     if (builtin == BuiltinFn::mixture) return check_mixture_call(e, args, bad);
@@ -902,7 +873,7 @@ class Checker {
         if (include) list += (list.empty() ? "" : ", ") + signature_text(e.text, *c.params);
       }
       error(name_range(e), std::string(pick == -2 ? "ambiguous call to " : "no matching overload for ") +
-                               quoted(signature_text(e.text, args)) + "; candidates: " + list);
+                               in_quotes(signature_text(e.text, args)) + "; candidates: " + list);
       return set(e, Type::error);
     }
     const Candidate& c = candidates[static_cast<std::size_t>(pick)];
@@ -925,7 +896,7 @@ class Checker {
       if (!fs_.fn) {
         // a constant's initialiser: reported as not constant
       } else if (fs_.fn->kind == FunctionKind::surface) {
-        error(name_range(e), quoted(name) + " can only be called in the volume phase");
+        error(name_range(e), in_quotes(name) + " can only be called in the volume phase");
       } else if (fs_.fn->kind == FunctionKind::function && !usage().queries) {
         usage().queries = true;
         usage().query_range = name_range(e);
@@ -957,7 +928,7 @@ class Checker {
       ok = k % 2 == 0 ? args[k] == Type::material : converts_to(args[k], Type::float_);
     }
     if (!ok) {
-      error(name_range(e), "no matching overload for " + quoted(signature_text(e.text, args)) +
+      error(name_range(e), "no matching overload for " + in_quotes(signature_text(e.text, args)) +
                                "; mixture() takes material, weight pairs: mixture(material, float, ...)");
       return set(e, Type::error);
     }
@@ -975,16 +946,16 @@ class Checker {
     e.converted_arg_types = args;
     const Type type = e.construct_type;
     if (type == Type::void_ || type == Type::material || type == Type::texture || type == Type::mixture) {
-      error(name_range(e), "values of type " + quoted(type_name(type)) + " cannot be constructed");
+      error(name_range(e), "values of type " + in_quotes(type_name(type)) + " cannot be constructed");
       return set(e, Type::error);
     }
     if (bad) return set(e, Type::error);
-    const std::string shown = quoted(signature_text(e.text, args));
+    const std::string shown = in_quotes(signature_text(e.text, args));
     auto scalar = [](Type t) { return t == Type::int_ || t == Type::float_; };
     if (type == Type::float_ || type == Type::int_ || type == Type::bool_) {
       if (args.size() != 1 || !(scalar(args[0]) || args[0] == Type::bool_)) {
         error(name_range(e),
-              "cannot construct " + quoted(type_name(type)) + " from " + shown + "; it takes one int, float or bool");
+              "cannot construct " + in_quotes(type_name(type)) + " from " + shown + "; it takes one int, float or bool");
         return set(e, Type::error);
       }
     } else {
@@ -1007,7 +978,7 @@ class Checker {
       }
       if (!ok) {
         error(name_range(e),
-              "cannot construct " + quoted(type_name(type)) + " from " + shown +
+              "cannot construct " + in_quotes(type_name(type)) + " from " + shown +
                   (is_matrix(type)
                        ? "; it takes one float (the diagonal), all " + std::to_string(n) + " components or the columns"
                        : "; it needs " + std::to_string(n) + " components in all, or one scalar"));
@@ -1035,7 +1006,7 @@ class Checker {
     if (base == Type::error) return set(e, Type::error);
     const SourceRange letters = {static_cast<std::uint32_t>(e.range.end - e.text.size()), e.range.end};
     if (!is_vector(base)) {
-      error(letters, "cannot swizzle a value of type " + quoted(type_name(base)) + " (only vectors have components)");
+      error(letters, "cannot swizzle a value of type " + in_quotes(type_name(base)) + " (only vectors have components)");
       return set(e, Type::error);
     }
     const int n = component_count(base);
@@ -1047,15 +1018,15 @@ class Checker {
     for (char c : e.text) {
       const int k = swizzle_component(c, set_used);
       if (k == -2) {
-        error(letters, "swizzle " + quoted(e.text) + " mixes 'xyzw' and 'rgba'");
+        error(letters, "swizzle " + in_quotes(e.text) + " mixes 'xyzw' and 'rgba'");
         return set(e, Type::error);
       }
       if (k < 0 || k >= n) {
-        error(letters, "no component " + quoted(std::string(1, c)) + " in " + quoted(type_name(base)));
+        error(letters, "no component " + in_quotes(std::string(1, c)) + " in " + in_quotes(type_name(base)));
         return set(e, Type::error);
       }
       if (ctx.writing && std::find(e.swizzle.begin(), e.swizzle.end(), k) != e.swizzle.end()) {
-        error(letters, "swizzle " + quoted(e.text) + " assigns a component twice");
+        error(letters, "swizzle " + in_quotes(e.text) + " assigns a component twice");
         return set(e, Type::error);
       }
       e.swizzle.push_back(k);
@@ -1080,11 +1051,11 @@ class Checker {
     e.converted_arg_types = {base, index};
     if (base == Type::error || index == Type::error) return set(e, Type::error);
     if (!is_vector(base) && !is_matrix(base)) {
-      error(e.args[0]->range, "cannot index a value of type " + quoted(type_name(base)));
+      error(e.args[0]->range, "cannot index a value of type " + in_quotes(type_name(base)));
       return set(e, Type::error);
     }
     if (index != Type::int_) {
-      error(e.args[1]->range, "an index must be an 'int', not " + quoted(type_name(index)));
+      error(e.args[1]->range, "an index must be an 'int', not " + in_quotes(type_name(index)));
       return set(e, Type::error);
     }
     const int n = is_vector(base) ? component_count(base) : (base == Type::mat3 ? 3 : 4);
@@ -1092,7 +1063,7 @@ class Checker {
     if (e.args[1]->constant) {
       const std::int32_t k = e.args[1]->constant->i;
       if (k < 0 || k >= n) {
-        error(e.args[1]->range, "index " + std::to_string(k) + " is out of range for " + quoted(type_name(base)) +
+        error(e.args[1]->range, "index " + std::to_string(k) + " is out of range for " + in_quotes(type_name(base)) +
                                     " (0 to " + std::to_string(n - 1) + ")");
         return set(e, Type::error);
       }
@@ -1114,7 +1085,7 @@ class Checker {
     const std::size_t nf = m_.functions.size();
     if (index == static_cast<int>(nf)) return "the surface phase";
     if (index == static_cast<int>(nf + 1)) return "the volume phase";
-    return quoted(m_.functions[static_cast<std::size_t>(index)]->name);
+    return in_quotes(m_.functions[static_cast<std::size_t>(index)]->name);
   }
 
   void check_recursion() {
@@ -1140,9 +1111,9 @@ class Checker {
           bool in_cycle = false;
           for (const auto& frame : stack) {
             if (frame.first == callee) in_cycle = true;
-            if (in_cycle) path += quoted(m_.functions[static_cast<std::size_t>(frame.first)]->name) + " -> ";
+            if (in_cycle) path += in_quotes(m_.functions[static_cast<std::size_t>(frame.first)]->name) + " -> ";
           }
-          error(range, "recursive call: " + path + quoted(m_.functions[c]->name));
+          error(range, "recursive call: " + path + in_quotes(m_.functions[c]->name));
         } else if (color[c] == 0) {
           color[c] = 1;
           stack.emplace_back(callee, 0);
@@ -1165,13 +1136,13 @@ class Checker {
         seen[static_cast<std::size_t>(callee)] = true;
         work.push_back(callee);
         const Usage& u = usage_[static_cast<std::size_t>(callee)];
-        const std::string who = quoted(m_.functions[static_cast<std::size_t>(callee)]->name);
+        const std::string who = in_quotes(m_.functions[static_cast<std::size_t>(callee)]->name);
         if (u.queries) {
-          error(u.query_range, quoted(u.query_name) + " can only be called in the volume phase, but " + who +
+          error(u.query_range, in_quotes(u.query_name) + " can only be called in the volume phase, but " + who +
                                    " is called from the surface phase");
         }
         if (u.reads_out) {
-          error(u.out_range, "out " + quoted(u.out_name) + " can only be read in the volume phase, but " + who +
+          error(u.out_range, "out " + in_quotes(u.out_name) + " can only be read in the volume phase, but " + who +
                                  " is called from the surface phase");
         }
       }
@@ -1185,7 +1156,7 @@ class Checker {
     }
     const ast::Fablet& f = *m_.fablet;
     if (!f.volume && f.material_count == 0) {
-      error(f.range, "fablet " + quoted(f.name) + " has no volume phase and no material uniform to fill it with");
+      error(f.range, "fablet " + in_quotes(f.name) + " has no volume phase and no material uniform to fill it with");
     }
   }
 

@@ -12,6 +12,18 @@
 
 namespace fabforge::openfl::ir {
 
+std::string_view type_name(ScalarType t) {
+  switch (t) {
+    case ScalarType::f32:
+      return "f32";
+    case ScalarType::i32:
+      return "i32";
+    case ScalarType::b1:
+      return "b1";
+  }
+  return "?";
+}
+
 // clang-format off
 std::string_view op_name(Op op) {
   switch (op) {
@@ -151,17 +163,6 @@ Signature signature(Op op) {
 
 namespace {
 
-std::string_view type_text(ScalarType t) {
-  switch (t) {
-    case ScalarType::f32:
-      return "f32";
-    case ScalarType::i32:
-      return "i32";
-    case ScalarType::b1:
-      return "b1";
-  }
-  return "?";
-}
 
 class Dumper {
  public:
@@ -182,7 +183,7 @@ class Dumper {
     std::string s = value(v);
     if (v < fn_.value_types.size()) {
       s += ":";
-      s += type_text(fn_.value_types[v]);
+      s += type_name(fn_.value_types[v]);
     }
     if (uniformity_ != nullptr && v < uniformity_->size()) s += (*uniformity_)[v] ? " u" : " v";
     return s;
@@ -308,7 +309,7 @@ class Verifier {
   void expect(ValueId v, ScalarType t, const Inst& inst, std::size_t k) const {
     if (type_of(v) != t)
       fail(std::string(op_name(inst.op)) + " argument " + std::to_string(k) + " (%" + std::to_string(v) + ") is " +
-           std::string(type_text(type_of(v))) + ", expected " + std::string(type_text(t)));
+           std::string(type_name(type_of(v))) + ", expected " + std::string(type_name(t)));
   }
 
   // Checks a nested block; its definitions go out of scope at its end.

@@ -8,6 +8,8 @@
 #include <limits>
 #include <unordered_map>
 
+#include "fabforge/core/text.hpp"
+
 #include "lexer.hpp"
 
 namespace fabforge::openfl {
@@ -24,20 +26,6 @@ using StmtPtr = std::unique_ptr<Stmt>;
 /// Deepest expression tree (left-associative chains such as 1+1+1+... included).
 constexpr int kMaxExprDepth = 256;
 
-int edit_distance(std::string_view a, std::string_view b) {
-  std::vector<int> row(b.size() + 1);
-  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = static_cast<int>(j);
-  for (std::size_t i = 1; i <= a.size(); ++i) {
-    int diag = row[0];
-    row[0] = static_cast<int>(i);
-    for (std::size_t j = 1; j <= b.size(); ++j) {
-      const int up = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diag = up;
-    }
-  }
-  return row[b.size()];
-}
 
 int binary_precedence(Tok t) {
   switch (t) {
@@ -280,16 +268,7 @@ class Parser {
   std::string type_suggestion(std::string_view word) const {
     static constexpr std::string_view kTypes[] = {"bool", "int",  "float", "vec2",     "vec3",    "vec4",
                                                   "mat3", "mat4", "void",  "material", "mixture", "texture"};
-    int best = 3;
-    std::string_view pick;
-    for (std::string_view t : kTypes) {
-      const int d = edit_distance(word, t);
-      if (d < best && d < static_cast<int>(word.size())) {
-        best = d;
-        pick = t;
-      }
-    }
-    return pick.empty() ? std::string() : " (did you mean '" + std::string(pick) + "'?)";
+    return did_you_mean(word, kTypes);
   }
   bool at_unknown_type() const { return at(Tok::ident) && peek(1).kind == Tok::ident; }
 

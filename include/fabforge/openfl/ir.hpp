@@ -62,6 +62,8 @@ enum class Op : std::uint8_t {
 
 /// Name for dumps ("fadd").
 std::string_view op_name(Op op);
+/// Name for dumps ("f32", "i32", "b1").
+std::string_view type_name(ScalarType type);
 /// Number of results of a non-control instruction (1 for most, 2 for cellular, 4 for textures).
 int result_count(Op op);
 /// True for instructions without side effects or failure that constant folding may evaluate
