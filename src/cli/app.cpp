@@ -12,7 +12,7 @@ namespace fabforge::cli {
 namespace {
 
 constexpr CommandRegistrar kCommands[] = {
-    register_heightmap, register_mesh_info, register_relief, register_toolpath, register_inspect, register_openfl,
+    register_heightmap, register_mesh_info, register_relief, register_toolpath, register_inspect, register_openfl, register_voxel,
 };
 
 // Ctrl-C sets the running job's cancellation flag; stages notice it between steps, throw, and
@@ -33,10 +33,11 @@ int exit_code_for(ErrorKind kind) { return kind == ErrorKind::usage ? 2 : 1; }
 
 }  // namespace
 
-RunContext& CommandEnv::context() {
+RunContext& CommandEnv::context(int fallback_threads) {
   if (!context_) {
     sink_ = make_progress_sink(globals_.quiet ? ProgressMode::none : globals_.progress, stderr);
-    context_ = std::make_unique<RunContext>(RunOptions{globals_.threads, sink_.get()});
+    const int threads = globals_.threads > 0 ? globals_.threads : fallback_threads;
+    context_ = std::make_unique<RunContext>(RunOptions{threads, sink_.get()});
     g_cancel_flag.store(&context_->cancel_flag());
     std::signal(SIGINT, on_interrupt);
   }

@@ -32,7 +32,9 @@ class CommandEnv {
   /// Where diagnostics that are not a single error line go (compiler messages).
   std::ostream& err() { return err_; }
   /// The job's context; lives as long as this CommandEnv. Ctrl-C cancels it.
-  RunContext& context();
+  /// `fallback_threads` applies when --threads was not given (e.g. a job file's own setting; 0:
+  /// all cores). Only the first call creates the context.
+  RunContext& context(int fallback_threads = 0);
   /// Prints a status line to stderr unless --quiet.
   void note(const std::string& text) const;
 
@@ -52,6 +54,7 @@ void register_relief(CLI::App& app, CommandEnv& env);
 void register_toolpath(CLI::App& app, CommandEnv& env);
 void register_inspect(CLI::App& app, CommandEnv& env);
 void register_openfl(CLI::App& app, CommandEnv& env);
+void register_voxel(CLI::App& app, CommandEnv& env);
 
 /// Runs the program: parses argv, runs the chosen subcommand, prints errors as
 /// "fabforge: error: <message>". Returns the exit status: 0 success, 2 usage error,

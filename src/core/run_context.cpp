@@ -1,5 +1,9 @@
 #include "fabforge/core/run_context.hpp"
 
+#include <sys/resource.h>
+
+#include <cstdio>
+
 #include <thread>
 
 #include "fabforge/core/error.hpp"
@@ -73,6 +77,23 @@ RunContext::RunContext(RunOptions options) : progress_(options.progress) {
 
 void RunContext::throw_if_cancelled() const {
   if (cancelled()) throw runtime_error("cancelled");
+}
+
+double peak_resident_mb() {
+  // VmHWM is this process image's high-water mark; getrusage's ru_maxrss also keeps the peak of
+  // the image before exec (a forked parent's pages), so it is only the fallback.
+  if (std::FILE* f = std::fopen("/proc/self/status", "r")) {
+    char line[256];
+    long kib = -1;
+    while (std::fgets(line, sizeof line, f)) {
+      if (std::sscanf(line, "VmHWM: %ld kB", &kib) == 1) break;
+    }
+    std::fclose(f);
+    if (kib >= 0) return static_cast<double>(kib) / 1024.0;
+  }
+  rusage usage{};
+  if (getrusage(RUSAGE_SELF, &usage) != 0) return 0;
+  return static_cast<double>(usage.ru_maxrss) / 1024.0;  // Linux reports KiB
 }
 
 }  // namespace fabforge

@@ -1,7 +1,6 @@
 // Writing a solved relief: the solid, the previews, the slicer package and the instructions.
 #include "fabforge/relief/outputs.hpp"
 
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -16,6 +15,7 @@
 #include "fabforge/core/atomic_file.hpp"
 #include "fabforge/core/color.hpp"
 #include "fabforge/core/error.hpp"
+#include "fabforge/core/run_context.hpp"
 #include "fabforge/core/heightfield.hpp"
 #include "fabforge/core/image.hpp"
 #include "fabforge/core/stl.hpp"
@@ -241,12 +241,6 @@ json loss_json(const LossReport& r) {
               {"pixels", r.pixels}};
 }
 
-double peak_memory_mb() {
-  rusage usage{};
-  if (getrusage(RUSAGE_SELF, &usage) != 0) return 0;
-  return static_cast<double>(usage.ru_maxrss) / 1024.0;  // Linux reports KiB
-}
-
 json make_report(const ReliefModel& model, const Target& target, const SolveResult& result, int top,
                  const OutputOptions& options) {
   const ModelSettings& s = model.settings();
@@ -305,7 +299,7 @@ json make_report(const ReliefModel& model, const Target& target, const SolveResu
                 {"pixel_size_mm", target.pixel_size_mm},
                 {"width_mm", round6(target.width * target.pixel_size_mm)},
                 {"height_mm", round6(target.height * target.pixel_size_mm)}}},
-              {"peak_memory_mb", round6(peak_memory_mb())}};
+              {"peak_memory_mb", round6(peak_resident_mb())}};
   if (!options.report_extra.is_null()) {
     if (!options.report_extra.is_object()) throw usage_error("report_extra must be a JSON object");
     for (const auto& [key, value] : options.report_extra.items()) report[key] = value;

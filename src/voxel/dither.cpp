@@ -152,6 +152,17 @@ void Ditherer::push_row(const float* weights, std::uint8_t* out) {
   ++row_;
 }
 
+void Ditherer::push_void_row(std::uint8_t* out) {
+  if (row_ >= height_) {
+    throw usage_error("dither: row " + std::to_string(row_) + " pushed into a slice of " + std::to_string(height_) +
+                      " rows; call reset() to start the next slice");
+  }
+  std::fill(out, out + width_, std::uint8_t{0});
+  // A void row passes no error on: the next row starts from zero.
+  std::fill(current_.begin(), current_.end(), 0.0f);
+  ++row_;
+}
+
 void dither_slice(const float* weights, int width, int height, int materials, std::uint8_t* out) {
   Ditherer ditherer(width, height, materials);
   const std::size_t row_weights = static_cast<std::size_t>(width) * static_cast<std::size_t>(materials);

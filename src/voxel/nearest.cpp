@@ -205,11 +205,27 @@ void SurfaceIndex::Impl::validate() const {
   if (std::isnan(options.max_distance_mm) || options.max_distance_mm < 0) {
     throw usage_error("surface index: max_distance_mm must be >= 0");
   }
+  if (!(options.tolerance_mm >= 0) || !std::isfinite(options.tolerance_mm)) {
+    throw usage_error("surface index: tolerance_mm must be finite and >= 0");
+  }
+  if (options.known_side < -1 || options.known_side > 1) throw usage_error("surface index: known_side must be -1, 0 or 1");
 }
 
 void SurfaceIndex::Impl::build_pseudo_normals() {
   const std::size_t nt = mesh.triangles.size();
   const std::size_t nv = mesh.positions.size();
+  if (options.known_side != 0) {  // face normals only: the side is known
+    face_normal.resize(nt);
+    degenerate.resize(nt);
+    for (std::size_t t = 0; t < nt; ++t) {
+      const Triangle& tri = mesh.triangles[t];
+      const Vec3d p0 = to_double(mesh.positions[tri[0]]);
+      const Vec3d n = normalized_or_zero(cross(to_double(mesh.positions[tri[1]]) - p0, to_double(mesh.positions[tri[2]]) - p0));
+      face_normal[t] = to_float(n);
+      degenerate[t] = (n.x == 0 && n.y == 0 && n.z == 0) ? 1 : 0;
+    }
+    return;
+  }
   // Weld by exact position: canonical id per vertex index.
   std::vector<std::uint32_t> order(nv);
   for (std::size_t v = 0; v < nv; ++v) order[v] = static_cast<std::uint32_t>(v);
@@ -328,7 +344,9 @@ bool SurfaceIndex::Impl::point_query_callback(RTCPointQueryFunctionArguments* ar
   if (st->best >= 0 && (c.d2 > st->closest.d2 || (c.d2 == st->closest.d2 && t > st->best))) return false;
   st->best = t;
   st->closest = c;
-  const float r = static_cast<float>(std::sqrt(c.d2) * (1 + 1e-5) + 1e-7);
+  const float tol = impl.options.tolerance_mm;
+  const float r = tol > 0 ? static_cast<float>(std::max(0.0, std::sqrt(c.d2) - tol))
+                          : static_cast<float>(std::sqrt(c.d2) * (1 + 1e-5) + 1e-7);
   if (r < args->query->radius) {
     args->query->radius = r;
     return true;
@@ -353,8 +371,15 @@ SurfaceIndex::Impl::Hit SurfaceIndex::Impl::nearest(Vec3d p, std::int64_t hint) 
     const Triangle& tri = mesh.triangles[t];
     const Closest c = closest_on_triangle(p, to_double(mesh.positions[tri[0]]), to_double(mesh.positions[tri[1]]),
                                           to_double(mesh.positions[tri[2]]), degenerate[t] != 0);
-    // The same margin as the callback's, so the hinted triangle and any tie are still visited.
-    q.radius = std::min(q.radius, static_cast<float>(std::sqrt(c.d2) * (1 + 1e-5) + 1e-7));
+    if (options.tolerance_mm > 0 && c.d2 <= st.max_d2) {
+      // Approximate mode: the hint is a candidate; only triangles closer by the tolerance matter.
+      st.best = hint;
+      st.closest = c;
+      q.radius = std::min(q.radius, static_cast<float>(std::max(0.0, std::sqrt(c.d2) - options.tolerance_mm)));
+    } else {
+      // The same margin as the callback's, so the hinted triangle and any tie are still visited.
+      q.radius = std::min(q.radius, static_cast<float>(std::sqrt(c.d2) * (1 + 1e-5) + 1e-7));
+    }
   }
   RTCPointQueryContext ctx;
   rtcInitPointQueryContext(&ctx);
@@ -381,9 +406,9 @@ void SurfaceIndex::Impl::fill(const Hit& hit, Vec3d p, std::size_t i, float* con
     q = q + to_double(mesh.positions[tri[k]]) * w[k];
     nrm = nrm + to_double(mesh.normals[tri[k]]) * w[k];
   }
-  // Sign from the pseudo-normal of the feature holding the closest point.
-  Vec3f pseudo;
-  switch (hit.closest.feature) {
+  // Sign from the pseudo-normal of the feature holding the closest point (or known).
+  Vec3f pseudo = face_normal[t];
+  if (options.known_side == 0) switch (hit.closest.feature) {
     case Feature::face: pseudo = face_normal[t]; break;
     case Feature::edge_ab: pseudo = edge_normal[tri_edge[t][0]]; break;
     case Feature::edge_bc: pseudo = edge_normal[tri_edge[t][1]]; break;
@@ -393,7 +418,7 @@ void SurfaceIndex::Impl::fill(const Hit& hit, Vec3d p, std::size_t i, float* con
     case Feature::vertex_c: pseudo = vertex_normal[tri_vertex[t][2]]; break;
   }
   const double dist = std::sqrt(hit.closest.d2);
-  const double side = dot(p - q, to_double(pseudo));
+  const double side = options.known_side != 0 ? options.known_side : dot(p - q, to_double(pseudo));
   put(openfl::kQuerySignedDistance, static_cast<float>(side < 0 ? -dist : dist));
   put(openfl::kQueryPoint, static_cast<float>(q.x));
   put(openfl::kQueryPoint + 1, static_cast<float>(q.y));

@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <limits>
 #include <numeric>
+#include <optional>
 #include <string>
 
 #include "fabforge/core/error.hpp"
@@ -247,7 +248,10 @@ void check_grid(const Grid& g) {
 
 // Snaps one triangle and sorts its vertices; false for a zero projected area (e.g. parallel to z)
 // or a triangle that reaches no column centre of the grid.
-bool project(const Mesh& mesh, const Triangle& tri, const Grid& g, Projected& out) {
+// `lattice` is the origin x, y snapping is relative to; `shift` the grid origin's offset from it in
+// fixed-point units (a whole number of voxels), so windows of one lattice snap alike.
+bool project(const Mesh& mesh, const Triangle& tri, const Grid& g, const Vec3d& lattice, const std::int64_t shift[2],
+             Projected& out) {
   struct V {
     std::int64_t x, y;
     double z;
@@ -255,8 +259,8 @@ bool project(const Mesh& mesh, const Triangle& tri, const Grid& g, Projected& ou
   V v[3];
   for (int c = 0; c < 3; ++c) {
     const Vec3f& p = mesh.vertices[tri[static_cast<std::size_t>(c)]];
-    v[c] = {snap(p.x, g.origin.x, g.dx, tri[static_cast<std::size_t>(c)]),
-            snap(p.y, g.origin.y, g.dy, tri[static_cast<std::size_t>(c)]), static_cast<double>(p.z)};
+    v[c] = {snap(p.x, lattice.x, g.dx, tri[static_cast<std::size_t>(c)]) - shift[0],
+            snap(p.y, lattice.y, g.dy, tri[static_cast<std::size_t>(c)]) - shift[1], static_cast<double>(p.z)};
   }
   const Wide as_given = orient(v[0].x, v[0].y, v[1].x, v[1].y, v[2].x, v[2].y);
   if (as_given == 0) return false;
@@ -296,16 +300,28 @@ std::uint64_t SlabRuns::inside_voxels() const {
   return n;
 }
 
-MeshVoxelizer::MeshVoxelizer(const Mesh& mesh, const Grid& grid) : grid_(grid) {
+MeshVoxelizer::MeshVoxelizer(const Mesh& mesh, const Grid& grid, std::optional<Vec3d> lattice_origin) : grid_(grid) {
   check_grid(grid_);
   validate_mesh(mesh, "voxelize");
+  const Vec3d lattice = lattice_origin.value_or(grid_.origin);
+  std::int64_t shift[2] = {0, 0};
+  const double pitch[2] = {grid_.dx, grid_.dy};
+  const double offset[2] = {grid_.origin.x - lattice.x, grid_.origin.y - lattice.y};
+  for (int a = 0; a < 2; ++a) {
+    const double voxels = offset[a] / pitch[a];
+    const double whole = std::round(voxels);
+    if (!std::isfinite(voxels) || std::abs(voxels - whole) > 1e-6 || std::abs(whole) > 1e9) {
+      throw usage_error("voxelize: the grid origin must lie a whole number of voxels from the lattice origin");
+    }
+    shift[a] = static_cast<std::int64_t>(whole) * static_cast<std::int64_t>(kUnitsPerVoxel);
+  }
   const std::size_t ny = static_cast<std::size_t>(grid_.ny);
   std::vector<std::uint32_t> counts(ny + 1, 0);
   std::vector<std::pair<std::int32_t, std::int32_t>> rows;  // per kept triangle: [first, last] row
   triangles_.reserve(mesh.triangles.size());
   for (const Triangle& tri : mesh.triangles) {
     Projected p;
-    if (!project(mesh, tri, grid_, p)) continue;
+    if (!project(mesh, tri, grid_, lattice, shift, p)) continue;
     const std::int64_t jlo = std::max<std::int64_t>(first_centre_at_or_above(std::min({p.y[0], p.y[1], p.y[2]})), 0);
     const std::int64_t jhi =
         std::min<std::int64_t>(last_centre_at_or_below(std::max({p.y[0], p.y[1], p.y[2]})), grid_.ny - 1);

@@ -461,7 +461,8 @@ UniformValue parse_uniform(const Json& j, const std::string& path, const Printer
 
 ShapeSpec parse_shape(const Json& j, const std::string& path, const World& world, const Reader& r) {
   r.check_keys(j, path,
-               {"name", "mesh", "transform", "fablet", "material", "uniforms", "priority", "displacement_bound_mm"});
+               {"name", "mesh", "transform", "fablet", "material", "uniforms", "priority", "displacement_bound_mm",
+                "surface_reach_mm"});
   ShapeSpec s;
   s.name = r.name(r.required(j, path, "name"), child(path, "name"));
   const std::string mesh = r.name(r.required(j, path, "mesh"), child(path, "mesh"));
@@ -504,6 +505,12 @@ ShapeSpec parse_shape(const Json& j, const std::string& path, const World& world
     const double b = r.number(*v, bpath);
     if (b < 0) r.fail(bpath, "must not be negative, got " + format_number(b));
     s.displacement_bound_mm = b;
+  }
+  if (const Json* v = Reader::optional(j, "surface_reach_mm")) {
+    const std::string rpath = child(path, "surface_reach_mm");
+    const double reach = r.number(*v, rpath);
+    if (!(reach > 0)) r.fail(rpath, "must be positive, got " + format_number(reach));
+    s.surface_reach_mm = reach;
   }
   return s;
 }

@@ -457,7 +457,7 @@ TEST_F(WorldTest, StructuralErrorsNameTheJsonPath) {
             "w.json: shapes[0]: missing key 'fablet' (an OpenFL file) or 'material' (a printer material)");
   EXPECT_EQ(error_of(minimal(R"({"name": "a", "mesh": "cube", "material": "White", "priorty": 3})")),
             "w.json: shapes[0].priorty: unknown key 'priorty' (expected one of: name, mesh, transform, fablet, "
-            "material, uniforms, priority, displacement_bound_mm)");
+            "material, uniforms, priority, displacement_bound_mm, surface_reach_mm)");
   EXPECT_EQ(error_of(minimal(R"({"name": "a", "mesh": "cube", "material": "White"})", R"(, "xdpi": 600)")),
             "w.json: printer.xdpi: unknown key 'xdpi' (expected one of: name, x_dpi, y_dpi, layer_um, "
             "build_volume_mm, materials, support)");

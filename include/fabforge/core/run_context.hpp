@@ -121,4 +121,8 @@ class RunContext {
 #endif
 };
 
+/// Peak resident memory of this process so far, MiB (the kernel's high-water mark VmHWM; 0 if
+/// unknown).
+double peak_resident_mb();
+
 }  // namespace fabforge

@@ -46,6 +46,9 @@ class Ditherer {
   /// (usage) when more than `height` rows are pushed without reset().
   void push_row(const float* weights, std::uint8_t* out);
 
+  /// Same as push_row() with every weight 0 (a row of void), without reading weights.
+  void push_void_row(std::uint8_t* out);
+
   /// Starts a new slice: clears the diffused error and the row count.
   void reset();
 

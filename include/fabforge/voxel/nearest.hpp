@@ -53,6 +53,17 @@ struct SurfaceIndexOptions {
   /// normal and attribute columns are NaN. Default +inf ("far, side unknown"). A caller that
   /// only asks about covered (inside) voxels, as the volume phase does, should pass -inf.
   float miss_distance = std::numeric_limits<float>::infinity();
+  /// -1: every query point is known to lie inside the surface (the volume phase queries only
+  /// voxels the voxelizer put inside), so the signed distance is minus the distance and the
+  /// pseudo-normals are not built; +1: known outside; 0: the sign is computed per query (above).
+  int known_side = 0;
+  /// Accept a nearest point up to this much farther than the true nearest one, mm (0: exact).
+  /// A positive tolerance lets the search prune the many near-equidistant micropolygons around
+  /// the true nearest point; the answer is then the exact closest point of a triangle whose
+  /// distance is within the tolerance of the minimum, which one depending on the BVH's visiting
+  /// order and the previous lane of the batch (deterministic for a given mesh and batch, but
+  /// no longer independent of them, unlike the exact mode's lowest-index tie rule).
+  float tolerance_mm = 0;
 };
 
 /// Nearest-point index over a SurfaceMesh. Build once, query from any number of threads.

@@ -43,6 +43,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <vector>
 
@@ -94,7 +95,13 @@ class MeshVoxelizer {
   /// Snaps and buckets the triangles. Throws Error (usage) for a grid with a non-positive or
   /// non-finite pitch or negative size, Error (input) for a NaN/inf vertex, an index out of range
   /// or a vertex more than 2^30 voxels from the grid origin. O(T log T) plus the rows covered.
-  MeshVoxelizer(const Mesh& mesh, const Grid& grid);
+  ///
+  /// `lattice_origin`: snap x and y relative to this point instead of the grid origin. The grid
+  /// origin must then lie a whole number of voxels from it in x and y (usage error otherwise).
+  /// Grids that are windows of one printer lattice (each shape's columns of a job) thereby snap
+  /// equal positions to equal lattice points, so the exactly-once rules hold between shapes
+  /// voxelized on different windows.
+  MeshVoxelizer(const Mesh& mesh, const Grid& grid, std::optional<Vec3d> lattice_origin = std::nullopt);
 
   /// The solid in layers [k0, k1). Throws Error (usage) unless 0 <= k0 <= k1 <= grid.nz, or when
   /// options.winding_below has a size other than nx * ny.

@@ -115,6 +115,10 @@ struct ShapeSpec {
   std::map<std::string, UniformValue> uniforms;  ///< overrides by uniform name
   int priority = 0;                              ///< higher wins where shapes overlap
   std::optional<double> displacement_bound_mm;   ///< user bound on the surface phase's displacement
+  /// How far the volume phase's surface queries look, mm: a voxel farther than this from the
+  /// surface gets a miss (surface_distance() = +inf, point, normal and outs NaN). Unset: unlimited
+  /// (exact everywhere, but every slab then needs the shape's whole surface).
+  std::optional<double> surface_reach_mm;
 };
 
 /// Which backends run and the names they write, relative to the output directory given on the

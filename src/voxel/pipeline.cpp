@@ -1,0 +1,763 @@
+#include "fabforge/voxel/pipeline.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <limits>
+#include <map>
+#include <mutex>
+#include <utility>
+
+#include "fabforge/core/error.hpp"
+#include "fabforge/core/parallel.hpp"
+#include "fabforge/openfl/exec.hpp"
+#include "fabforge/openfl/texture.hpp"
+#include "fabforge/voxel/dither.hpp"
+#include "fabforge/voxel/mesher.hpp"
+#include "fabforge/voxel/nearest.hpp"
+#include "fabforge/voxel/tessellate.hpp"
+#include "fabforge/voxel/voxelize.hpp"
+
+namespace fabforge::voxel {
+
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+constexpr int kSupportBlock = 4;
+// What the process holds before any job data: code, libraries, thread pools (measured: about 16
+// MiB for a one-voxel job), with a margin.
+constexpr std::size_t kProcessBaseBytes = std::size_t{24} << 20;  // columns per side of a support z-buffer cell
+constexpr double kInf = std::numeric_limits<double>::infinity();
+
+double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+std::string format_mm(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.3f", v);
+  return buf;
+}
+
+std::string format_box(const BoundingBox& b) {
+  return "(" + format_mm(b.min.x) + ", " + format_mm(b.min.y) + ", " + format_mm(b.min.z) + ") .. (" +
+         format_mm(b.max.x) + ", " + format_mm(b.max.y) + ", " + format_mm(b.max.z) + ") mm";
+}
+
+BoundingBox triangle_box(const Mesh& mesh, const Triangle& t) {
+  BoundingBox b{{kInf, kInf, kInf}, {-kInf, -kInf, -kInf}};
+  for (std::uint32_t v : t) {
+    const Vec3f& p = mesh.vertices[v];
+    b.min = {std::min(b.min.x, double(p.x)), std::min(b.min.y, double(p.y)), std::min(b.min.z, double(p.z))};
+    b.max = {std::max(b.max.x, double(p.x)), std::max(b.max.y, double(p.y)), std::max(b.max.z, double(p.z))};
+  }
+  return b;
+}
+
+void grow(BoundingBox& into, const BoundingBox& b) {
+  into.min = {std::min(into.min.x, b.min.x), std::min(into.min.y, b.min.y), std::min(into.min.z, b.min.z)};
+  into.max = {std::max(into.max.x, b.max.x), std::max(into.max.y, b.max.y), std::max(into.max.z, b.max.z)};
+}
+
+// The volume phase's host: the shape's textures and, per slab, the nearest-point index of the
+// surface within reach. Without an index (no surface within reach of the slab) every query misses.
+class SlabHost final : public openfl::TextureHost {
+ public:
+  SlabHost(std::vector<openfl::Texture> textures, int attribute_count)
+      : openfl::TextureHost(std::move(textures)), attribute_count_(attribute_count) {}
+  void set_index(const SurfaceIndex* index) { index_ = index; }
+  void surface_query(std::size_t n, const float* const xyz[3], float* const* columns,
+                     int column_count) const override {
+    if (index_ != nullptr) {
+      index_->query(n, xyz, columns, column_count);
+      return;
+    }
+    const float nan = std::numeric_limits<float>::quiet_NaN();
+    for (int c = 0; c < column_count; ++c) {
+      if (columns[c] == nullptr) continue;
+      std::fill(columns[c], columns[c] + n, c == openfl::kQuerySignedDistance ? -std::numeric_limits<float>::infinity() : nan);
+    }
+  }
+  int attribute_count() const { return attribute_count_; }
+
+ private:
+  const SurfaceIndex* index_ = nullptr;
+  int attribute_count_;
+};
+
+// A group of base triangles tessellated together (one call, so its micropolygons never depend on
+// what else is cached).
+struct Patch {
+  std::vector<std::uint32_t> triangles;
+  double zmin = kInf, zmax = -kInf;
+};
+
+struct Shape {
+  ShapePlan plan;
+  Mesh mesh;  // placed in printer coordinates
+  std::shared_ptr<const openfl::Program> program;
+  std::vector<int> slots;  // material slot -> printer material
+  std::shared_ptr<const openfl::Kernel> volume, surface;
+  std::unique_ptr<SlabHost> host;
+  std::unique_ptr<BaseMesh> base;          // surface phase only
+  std::vector<Patch> patches;              // surface phase only, by zmin
+  std::unique_ptr<MeshVoxelizer> voxelizer;  // no surface phase: the whole base mesh, indexed once
+  std::unique_ptr<SurfaceIndex> base_index;  // no surface phase, with queries: built on first use
+  Grid grid;                                // the shape's window of the job grid (all layers)
+  std::vector<std::int32_t> winding;        // surface phase: carried winding numbers
+};
+
+std::size_t mesh_bytes(const Mesh& m) { return m.vertices.size() * sizeof(Vec3f) + m.triangles.size() * sizeof(Triangle); }
+
+std::size_t micropolygon_bytes(const Micropolygons& mp) {
+  const SurfaceMesh& s = mp.surface;
+  return s.positions.size() * (2 * sizeof(Vec3f)) + s.attributes.size() * sizeof(float) +
+         s.triangles.size() * (sizeof(Triangle) + sizeof(std::uint32_t));
+}
+
+}  // namespace
+
+struct VoxelJob::Impl {
+  World world;
+  PipelineOptions options;
+  JobPlan plan;
+  std::vector<Shape> shapes;  // in priority order (highest first, then world order)
+  std::vector<std::int32_t> support_top;  // per support block: first layer above every shape there
+  int support_bx = 0, support_by = 0;
+  double setup_s = 0;
+  double micro_edge_mm = 0;
+  float query_tolerance_mm = 0;
+
+  struct CacheEntry {
+    std::shared_ptr<const Micropolygons> micro;
+    std::size_t bytes = 0;
+    std::uint64_t last_use = 0;
+  };
+  std::map<std::pair<int, int>, CacheEntry> cache;  // (shape, patch)
+  std::size_t cache_bytes = 0;
+
+  void setup(RunContext* context);
+  void make_plan();
+  void build_support();
+  void run_slab(int k0, int k1, std::vector<Slice>& slices, JobStats& stats, std::uint64_t stamp);
+};
+
+void VoxelJob::Impl::setup(RunContext* context) {
+  const auto t0 = Clock::now();
+  const PrinterSpec& printer = world.printer;
+  const std::vector<Mesh> meshes = load_meshes(world);
+  const std::vector<ShapeFablet> fablets = compile_fablets(world);
+  micro_edge_mm = 0.5 * printer.dx_mm();
+  query_tolerance_mm = static_cast<float>(options.query_tolerance_voxels *
+                                          std::min({printer.dx_mm(), printer.dy_mm(), printer.dz_mm()}));
+
+  shapes.resize(world.shapes.size());
+  auto body = [&] {
+    for (std::size_t s = 0; s < world.shapes.size(); ++s) {
+      const ShapeSpec& spec = world.shapes[s];
+      Shape& shape = shapes[s];
+      shape.plan.name = spec.name;
+      shape.plan.priority = spec.priority;
+      shape.mesh = transform_mesh(meshes[static_cast<std::size_t>(spec.mesh)], spec.transform);
+      shape.plan.base_triangles = shape.mesh.triangles.size();
+      const ShapeFablet& fab = fablets[s];
+      shape.program = fab.program;
+      shape.slots = fab.material_slots;
+      shape.plan.reach_mm = spec.surface_reach_mm.value_or(kInf);
+      if (!shape.program) {
+        shape.plan.fill = "material " + printer.materials[static_cast<std::size_t>(spec.material)].name;
+      } else {
+        shape.plan.fill = spec.fablet.filename().string();
+        shape.volume = shape.program->kernel(openfl::Phase::volume, fab.values);
+        shape.plan.surface_queries = shape.volume->query_count > 0;
+        shape.plan.surface_phase = shape.program->has_phase(openfl::Phase::surface);
+        std::vector<openfl::Texture> textures;
+        for (int t = 0; t < shape.program->texture_count(); ++t) {
+          const std::string& path = fab.values.texts[static_cast<std::size_t>(shape.program->texture_uniform(t))];
+          textures.push_back(openfl::Texture::load(path, fab.texture_wraps[static_cast<std::size_t>(t)]));
+        }
+        shape.host = std::make_unique<SlabHost>(std::move(textures), shape.program->out_columns());
+      }
+      // Bounds: per base triangle, displaced when there is a surface phase.
+      std::vector<BoundingBox> boxes;
+      bool any = false;
+      BoundingBox bounds{{kInf, kInf, kInf}, {-kInf, -kInf, -kInf}};
+      if (shape.plan.surface_phase) {
+        shape.surface = shape.program->kernel(openfl::Phase::surface, fab.values);
+        shape.base = std::make_unique<BaseMesh>(shape.mesh);
+        DisplacementBounds db =
+            displacement_bounds(*shape.base, *shape.program, *shape.surface, *shape.host, spec.displacement_bound_mm);
+        if (!db.finite) {
+          throw input_error(world.source + ": shapes '" + spec.name + "': the displacement of fablet " +
+                            shape.plan.fill +
+                            " cannot be bounded (interval analysis gives an infinite bound); give the shape a "
+                            "displacement_bound_mm");
+        }
+        boxes = std::move(db.triangles);
+      } else {
+        boxes.reserve(shape.mesh.triangles.size());
+        for (const Triangle& t : shape.mesh.triangles) boxes.push_back(triangle_box(shape.mesh, t));
+      }
+      for (std::size_t t = 0; t < boxes.size(); ++t) {
+        if (shape.plan.surface_phase && is_degenerate_triangle(shape.mesh, static_cast<std::uint32_t>(t))) continue;
+        grow(bounds, boxes[t]);
+        any = true;
+      }
+      if (!any) throw input_error(world.source + ": shapes '" + spec.name + "': the mesh has no triangles with area");
+      shape.plan.bounds = bounds;
+      const Vec3d& bv = printer.build_volume_mm;
+      const double tol = 1e-6;
+      if (bounds.min.x < -tol || bounds.min.y < -tol || bounds.min.z < -tol || bounds.max.x > bv.x + tol ||
+          bounds.max.y > bv.y + tol || bounds.max.z > bv.z + tol) {
+        throw input_error(world.source + ": shapes '" + spec.name + "' spans " + format_box(bounds) +
+                          ", outside the build volume (0, 0, 0) .. (" + format_mm(bv.x) + ", " + format_mm(bv.y) +
+                          ", " + format_mm(bv.z) + ") mm; move it with its transform");
+      }
+      if (shape.plan.surface_phase) {
+        // Patches: base triangles by the bottom of their displaced box, in fixed groups.
+        std::vector<std::uint32_t> order;
+        for (std::uint32_t t = 0; t < boxes.size(); ++t) {
+          if (!is_degenerate_triangle(shape.mesh, t)) order.push_back(t);
+        }
+        std::stable_sort(order.begin(), order.end(),
+                         [&](std::uint32_t a, std::uint32_t b) { return boxes[a].min.z < boxes[b].min.z; });
+        const std::size_t per = static_cast<std::size_t>(std::max(1, options.patch_triangles));
+        for (std::size_t p = 0; p < order.size(); p += per) {
+          Patch patch;
+          for (std::size_t q = p; q < std::min(order.size(), p + per); ++q) {
+            patch.triangles.push_back(order[q]);
+            patch.zmin = std::min(patch.zmin, boxes[order[q]].min.z);
+            patch.zmax = std::max(patch.zmax, boxes[order[q]].max.z);
+          }
+          shape.patches.push_back(std::move(patch));
+        }
+      }
+    }
+  };
+  if (context) context->run(body); else body();
+
+  // Priority order: highest first, then world order (stable).
+  std::stable_sort(shapes.begin(), shapes.end(),
+                   [](const Shape& a, const Shape& b) { return a.plan.priority > b.plan.priority; });
+  make_plan();
+  build_support();
+  setup_s = seconds_since(t0);
+}
+
+void VoxelJob::Impl::make_plan() {
+  const PrinterSpec& printer = world.printer;
+  Grid g;
+  g.dx = printer.dx_mm();
+  g.dy = printer.dy_mm();
+  g.dz = printer.dz_mm();
+  BoundingBox all{{kInf, kInf, kInf}, {-kInf, -kInf, -kInf}};
+  for (const Shape& s : shapes) grow(all, s.plan.bounds);
+  const int tray_nx = static_cast<int>(std::floor(printer.build_volume_mm.x / g.dx + 1e-9));
+  const int tray_ny = static_cast<int>(std::floor(printer.build_volume_mm.y / g.dy + 1e-9));
+  const int tray_nz = static_cast<int>(std::floor(printer.build_volume_mm.z / g.dz + 1e-9));
+  // Voxels whose centre may lie in [lo, hi]: centre (i + 0.5) d in [lo, hi], padded by one
+  // voxel so that rounding never drops a centre lying exactly on a bound.
+  auto first = [](double lo, double d) { return static_cast<int>(std::ceil(lo / d - 0.5)) - 1; };
+  auto last = [](double hi, double d) { return static_cast<int>(std::floor(hi / d - 0.5)) + 1; };
+  const int i0 = std::max(0, first(all.min.x, g.dx)), i1 = std::min(tray_nx, last(all.max.x, g.dx) + 1);
+  const int j0 = std::max(0, first(all.min.y, g.dy)), j1 = std::min(tray_ny, last(all.max.y, g.dy) + 1);
+  const int k1 = std::min(tray_nz, last(all.max.z, g.dz) + 1);
+  const int k0 = printer.support >= 0 ? 0 : std::max(0, first(all.min.z, g.dz));
+  g.nx = std::max(0, i1 - i0);
+  g.ny = std::max(0, j1 - j0);
+  g.nz = std::max(0, k1 - k0);
+  g.origin = {i0 * g.dx, j0 * g.dy, k0 * g.dz};
+  if (g.nx == 0 || g.ny == 0 || g.nz == 0) {
+    throw input_error(world.source + ": the shapes hold no voxel centre at this resolution (bounds " +
+                      format_box(all) + ")");
+  }
+  plan.grid = g;
+  plan.first_layer = k0;
+  plan.support = printer.support;
+
+  std::size_t fixed = 0;
+  for (Shape& s : shapes) {
+    ShapePlan& p = s.plan;
+    p.i0 = std::clamp(first(p.bounds.min.x, g.dx) - i0, 0, g.nx);
+    p.i1 = std::clamp(last(p.bounds.max.x, g.dx) + 1 - i0, p.i0, g.nx);
+    p.j0 = std::clamp(first(p.bounds.min.y, g.dy) - j0, 0, g.ny);
+    p.j1 = std::clamp(last(p.bounds.max.y, g.dy) + 1 - j0, p.j0, g.ny);
+    p.k0 = std::clamp(first(p.bounds.min.z, g.dz) - k0, 0, g.nz);
+    p.k1 = std::clamp(last(p.bounds.max.z, g.dz) + 1 - k0, p.k0, g.nz);
+    s.grid = g;
+    s.grid.origin = {(i0 + p.i0) * g.dx, (j0 + p.j0) * g.dy, g.origin.z};
+    s.grid.nx = p.i1 - p.i0;
+    s.grid.ny = p.j1 - p.j0;
+    const std::size_t columns = static_cast<std::size_t>(s.grid.nx) * static_cast<std::size_t>(s.grid.ny);
+    // Runs (offsets + about one run per column, twice for vector growth) and, for carried
+    // shapes, two winding arrays.
+    fixed += columns * 2 * (sizeof(std::uint32_t) + sizeof(LayerRun) + (p.surface_phase ? 2 * sizeof(std::int32_t) : 0));
+    fixed += mesh_bytes(s.mesh) * (p.surface_phase ? 3 : 4);  // mesh, voxelizer index or base mesh + bounds
+    if (p.surface_queries && !p.surface_phase) fixed += s.mesh.triangles.size() * 96;  // nearest index
+  }
+  const std::size_t slice = g.slice_voxels();
+  const std::size_t support_cells =
+      static_cast<std::size_t>((g.nx + kSupportBlock - 1) / kSupportBlock) * ((g.ny + kSupportBlock - 1) / kSupportBlock);
+  fixed += support_cells * sizeof(std::int32_t);
+  const std::size_t materials = printer.materials.size();
+  const std::size_t per_thread = static_cast<std::size_t>(g.nx) * (materials * sizeof(float) * 3 + 32) + (2u << 20);
+  fixed += per_thread * 2;  // rows of this machine's threads (two cores); more threads add theirs
+  fixed += kProcessBaseBytes;
+  plan.budget_bytes = options.memory_budget_bytes ? options.memory_budget_bytes : world.memory_budget_mb << 20;
+  bool any_micro = false;
+  for (const Shape& s : shapes) any_micro = any_micro || s.plan.surface_phase;
+  plan.cache_bytes = any_micro ? std::max<std::size_t>(plan.budget_bytes / 4, 16u << 20) : 0;
+  const std::size_t index_bytes = any_micro ? plan.cache_bytes / 2 : 0;  // per-slab index over cached patches
+  const std::size_t left = plan.budget_bytes > fixed + plan.cache_bytes + index_bytes
+                               ? plan.budget_bytes - fixed - plan.cache_bytes - index_bytes
+                               : 0;
+  // Each slab layer costs a slice of bytes and the per-shape runs of that layer.
+  const int max_layers = std::max(1, options.max_slab_layers);
+  plan.slab_layers = static_cast<int>(std::clamp<std::size_t>(left / std::max<std::size_t>(slice, 1), 1, max_layers));
+  plan.slab_layers = std::min(plan.slab_layers, g.nz);
+  plan.slab_count = (g.nz + plan.slab_layers - 1) / plan.slab_layers;
+  plan.estimated_bytes = fixed + plan.cache_bytes + index_bytes + slice * static_cast<std::size_t>(plan.slab_layers);
+  plan.shapes.clear();
+  for (const Shape& s : shapes) plan.shapes.push_back(s.plan);
+}
+
+void VoxelJob::Impl::build_support() {
+  if (plan.support < 0) return;
+  const Grid& g = plan.grid;
+  support_bx = (g.nx + kSupportBlock - 1) / kSupportBlock;
+  support_by = (g.ny + kSupportBlock - 1) / kSupportBlock;
+  support_top.assign(static_cast<std::size_t>(support_bx) * support_by, 0);
+  for (const Shape& s : shapes) {
+    // Displaced bounds per triangle are not kept; the patches' triangles plus the shape's
+    // displacement grow would do, but a base triangle's own box grown by the shape's overall
+    // displacement margin is simpler and still conservative.
+    const BoundingBox& sb = s.plan.bounds;
+    BoundingBox base_all{{kInf, kInf, kInf}, {-kInf, -kInf, -kInf}};
+    for (const Triangle& t : s.mesh.triangles) grow(base_all, triangle_box(s.mesh, t));
+    const double margin = s.plan.surface_phase
+                              ? std::max({base_all.min.x - sb.min.x, base_all.min.y - sb.min.y, base_all.min.z - sb.min.z,
+                                          sb.max.x - base_all.max.x, sb.max.y - base_all.max.y, sb.max.z - base_all.max.z, 0.0})
+                              : 0.0;
+    for (const Triangle& t : s.mesh.triangles) {
+      BoundingBox b = triangle_box(s.mesh, t);
+      b.min = b.min - Vec3d{margin, margin, margin};
+      b.max = b.max + Vec3d{margin, margin, margin};
+      const int ci0 = std::max(0, static_cast<int>(std::floor((b.min.x - g.origin.x) / g.dx - 0.5)));
+      const int ci1 = std::min(g.nx - 1, static_cast<int>(std::ceil((b.max.x - g.origin.x) / g.dx - 0.5)));
+      const int cj0 = std::max(0, static_cast<int>(std::floor((b.min.y - g.origin.y) / g.dy - 0.5)));
+      const int cj1 = std::min(g.ny - 1, static_cast<int>(std::ceil((b.max.y - g.origin.y) / g.dy - 0.5)));
+      if (ci0 > ci1 || cj0 > cj1) continue;
+      // Layers whose centre may be at or below max z: k <= (max z - origin) / dz - 0.5.
+      const int top = std::min(g.nz, static_cast<int>(std::floor((b.max.z - g.origin.z) / g.dz - 0.5)) + 1);
+      for (int by = cj0 / kSupportBlock; by <= cj1 / kSupportBlock; ++by) {
+        for (int bx = ci0 / kSupportBlock; bx <= ci1 / kSupportBlock; ++bx) {
+          std::int32_t& cell = support_top[static_cast<std::size_t>(by) * support_bx + bx];
+          cell = std::max(cell, top);
+        }
+      }
+    }
+  }
+}
+
+void VoxelJob::Impl::run_slab(int k0, int k1, std::vector<Slice>& slices, JobStats& stats, std::uint64_t stamp) {
+  const Grid& g = plan.grid;
+  const int M = static_cast<int>(world.printer.materials.size());
+  const double z_lo = g.origin.z + (k0 + 0.5) * g.dz, z_hi = g.origin.z + (k1 - 0.5) * g.dz;
+
+  // 1-2. Working set and each shape's solid inside the slab.
+  struct Active {
+    Shape* shape;
+    int k0, k1;  // layers of the slab the shape may hold
+    SlabRuns runs;
+    std::unique_ptr<SurfaceIndex> index;  // per-slab index (surface phase)
+  };
+  std::vector<Active> active;
+  for (Shape& s : shapes) {
+    const int a = std::max(k0, s.plan.k0), b = std::min(k1, s.plan.k1);
+    if (a >= b || s.grid.nx == 0 || s.grid.ny == 0) continue;
+    active.push_back(Active{&s, a, b, {}, nullptr});
+  }
+  for (Active& act : active) {
+    Shape& s = *act.shape;
+    if (!s.plan.surface_phase) {
+      auto t_vox = Clock::now();
+      if (!s.voxelizer) s.voxelizer = std::make_unique<MeshVoxelizer>(s.mesh, s.grid, Vec3d{0, 0, 0});
+      act.runs = s.voxelizer->voxelize(act.k0, act.k1);
+      stats.voxelize_s += seconds_since(t_vox);
+      auto t_index = Clock::now();
+      if (s.plan.surface_queries && !s.base_index) {
+        SurfaceMesh sm;
+        sm.positions = s.mesh.vertices;
+        BaseMesh base(s.mesh);
+        sm.normals = base.normals();
+        sm.attribute_count = s.program->out_columns();
+        sm.attributes.assign(sm.positions.size() * static_cast<std::size_t>(sm.attribute_count), 0.0f);
+        sm.triangles = s.mesh.triangles;
+        SurfaceIndexOptions io;
+        io.max_distance_mm = static_cast<float>(s.plan.reach_mm);
+        io.miss_distance = -std::numeric_limits<float>::infinity();
+        io.known_side = -1;
+        io.tolerance_mm = query_tolerance_mm;
+        s.base_index = std::make_unique<SurfaceIndex>(std::move(sm), io);
+      }
+      stats.index_s += seconds_since(t_index);
+      if (s.host) s.host->set_index(s.base_index.get());
+      continue;
+    }
+    // Surface phase: the patches reaching the voxelizer's range (carry mode) and the query band.
+    const double carry_lo = g.origin.z + (act.k0 - 0.5) * g.dz, carry_hi = g.origin.z + (act.k1 - 0.5) * g.dz;
+    const double reach = s.plan.surface_queries ? s.plan.reach_mm : -kInf;
+    const double band_lo = z_lo - 0.5 * g.dz - reach, band_hi = z_hi + 0.5 * g.dz + reach;
+    std::vector<int> carry_patches, band_patches, missing;
+    const int shape_id = static_cast<int>(&s - shapes.data());
+    for (int p = 0; p < static_cast<int>(s.patches.size()); ++p) {
+      const Patch& patch = s.patches[static_cast<std::size_t>(p)];
+      const bool carry = patch.zmax >= carry_lo && patch.zmin <= carry_hi;
+      const bool band = s.plan.surface_queries && patch.zmax >= band_lo && patch.zmin <= band_hi;
+      if (!carry && !band) continue;
+      if (carry) carry_patches.push_back(p);
+      if (band) band_patches.push_back(p);
+      auto it = cache.find({shape_id, p});
+      if (it == cache.end()) {
+        missing.push_back(p);
+        ++stats.patch_misses;
+      } else {
+        it->second.last_use = stamp;
+        ++stats.patch_hits;
+      }
+    }
+    // Tessellate the missing patches in parallel, one call per patch.
+    auto t_tess = Clock::now();
+    std::vector<std::shared_ptr<const Micropolygons>> made(missing.size());
+    parallel_for(0, missing.size(), 1, [&](std::size_t lo, std::size_t hi) {
+      SurfaceTessellator tess(s.program, s.surface);
+      for (std::size_t q = lo; q < hi; ++q) {
+        const Patch& patch = s.patches[static_cast<std::size_t>(missing[q])];
+        made[q] = std::make_shared<const Micropolygons>(tess.tessellate(*s.base, patch.triangles, micro_edge_mm, *s.host));
+      }
+    });
+    for (std::size_t q = 0; q < missing.size(); ++q) {
+      CacheEntry e{made[q], micropolygon_bytes(*made[q]), stamp};
+      stats.micropolygons += made[q]->surface.triangles.size();
+      cache_bytes += e.bytes;
+      cache.emplace(std::make_pair(shape_id, missing[q]), std::move(e));
+    }
+    stats.cache_peak_bytes = std::max(stats.cache_peak_bytes, cache_bytes);
+    stats.tessellate_s += seconds_since(t_tess);
+    // The voxelizer's mesh.
+    auto t_vox = Clock::now();
+    Mesh micro;
+    for (int p : carry_patches) {
+      const SurfaceMesh& sm = cache.at({shape_id, p}).micro->surface;
+      const auto base = static_cast<std::uint32_t>(micro.vertices.size());
+      micro.vertices.insert(micro.vertices.end(), sm.positions.begin(), sm.positions.end());
+      for (const Triangle& t : sm.triangles) micro.triangles.push_back({t[0] + base, t[1] + base, t[2] + base});
+    }
+    if (s.winding.empty()) s.winding.assign(s.grid.slice_voxels(), 0);
+    SlabOptions so;
+    so.winding_below = &s.winding;
+    so.keep_winding_top = true;
+    MeshVoxelizer vox(micro, s.grid, Vec3d{0, 0, 0});
+    act.runs = vox.voxelize(act.k0, act.k1, so);
+    s.winding = std::move(act.runs.winding_top);
+    act.runs.winding_top = {};
+    stats.voxelize_s += seconds_since(t_vox);
+    // The query index over the band.
+    auto t_index = Clock::now();
+    if (s.plan.surface_queries && !band_patches.empty()) {
+      SurfaceMesh sm;
+      sm.attribute_count = s.program->out_columns();
+      for (int p : band_patches) {
+        const SurfaceMesh& part = cache.at({shape_id, p}).micro->surface;
+        const auto base = static_cast<std::uint32_t>(sm.positions.size());
+        sm.positions.insert(sm.positions.end(), part.positions.begin(), part.positions.end());
+        sm.normals.insert(sm.normals.end(), part.normals.begin(), part.normals.end());
+        sm.attributes.insert(sm.attributes.end(), part.attributes.begin(), part.attributes.end());
+        for (const Triangle& t : part.triangles) sm.triangles.push_back({t[0] + base, t[1] + base, t[2] + base});
+      }
+      SurfaceIndexOptions io;
+      io.max_distance_mm = static_cast<float>(s.plan.reach_mm);
+      io.miss_distance = -std::numeric_limits<float>::infinity();
+      io.known_side = -1;
+      io.tolerance_mm = query_tolerance_mm;
+      if (!sm.triangles.empty()) act.index = std::make_unique<SurfaceIndex>(std::move(sm), io);
+    }
+    stats.index_s += seconds_since(t_index);
+    s.host->set_index(act.index.get());
+  }
+
+  // 3-4. Layers in parallel: ownership, volume phase, dithering.
+  const auto t_volume = Clock::now();
+  std::atomic<std::uint64_t> shape_voxels{0}, fablet_voxels{0}, support_voxels{0};
+  std::vector<std::uint64_t> material_voxels(static_cast<std::size_t>(M), 0);
+  std::mutex stats_mutex;
+  parallel_for(static_cast<std::size_t>(k0), static_cast<std::size_t>(k1), 1, [&](std::size_t lo, std::size_t hi) {
+    Ditherer ditherer(g.nx, g.ny, M);
+    std::vector<float> weights(static_cast<std::size_t>(g.nx) * M, 0.0f);
+    std::vector<std::int16_t> owner(static_cast<std::size_t>(g.nx), -1);
+    std::vector<std::vector<int>> owned(active.size());
+    std::vector<std::unique_ptr<openfl::BatchExecutor>> executors(active.size());
+    std::vector<float> px, py, pz, out;
+    std::vector<int> touched;
+    std::uint64_t n_shape = 0, n_fablet = 0, n_support = 0;
+    std::vector<std::uint64_t> histogram(static_cast<std::size_t>(M) + 1, 0);
+    for (std::size_t kk = lo; kk < hi; ++kk) {
+      const int k = static_cast<int>(kk);
+      Slice& slice = slices[static_cast<std::size_t>(k - k0)];
+      slice.k = k;
+      slice.width = g.nx;
+      slice.height = g.ny;
+      slice.material.resize(g.slice_voxels());
+      ditherer.reset();
+      const float z = static_cast<float>(g.origin.z + (k + 0.5) * g.dz);
+      for (int j = 0; j < g.ny; ++j) {
+        std::uint8_t* row_out = slice.material.data() + static_cast<std::size_t>(j) * g.nx;
+        touched.clear();
+        for (std::size_t a = 0; a < active.size(); ++a) {
+          owned[a].clear();
+          const Active& act = active[a];
+          const ShapePlan& p = act.shape->plan;
+          if (k < act.k0 || k >= act.k1 || j < p.j0 || j >= p.j1) continue;
+          for (int ii = 0; ii < act.runs.nx; ++ii) {
+            const int i = p.i0 + ii;
+            if (owner[static_cast<std::size_t>(i)] >= 0) continue;
+            for (const LayerRun& r : act.runs.column(ii, j - p.j0)) {
+              if (k < r.begin) break;
+              if (k < r.end) {
+                owner[static_cast<std::size_t>(i)] = static_cast<std::int16_t>(a);
+                owned[a].push_back(i);
+                touched.push_back(i);
+                break;
+              }
+            }
+          }
+        }
+        // Volume phase per shape over the voxels it owns in this row.
+        const float y = static_cast<float>(g.origin.y + (j + 0.5) * g.dy);
+        for (std::size_t a = 0; a < active.size(); ++a) {
+          const std::vector<int>& xs = owned[a];
+          if (xs.empty()) continue;
+          Shape& s = *active[a].shape;
+          n_shape += xs.size();
+          if (!s.program) {
+            const int m = s.slots[0];
+            for (int i : xs) weights[static_cast<std::size_t>(i) * M + m] = 1.0f;
+            continue;
+          }
+          const std::size_t n = xs.size();
+          px.resize(n);
+          py.assign(n, y);
+          pz.assign(n, z);
+          for (std::size_t q = 0; q < n; ++q) px[q] = static_cast<float>(g.origin.x + (xs[q] + 0.5) * g.dx);
+          const int cols = s.volume->output_count;
+          out.resize(n * static_cast<std::size_t>(cols));
+          std::vector<float*> outs(static_cast<std::size_t>(cols));
+          for (int c = 0; c < cols; ++c) outs[static_cast<std::size_t>(c)] = out.data() + static_cast<std::size_t>(c) * n;
+          const float* ins[3] = {px.data(), py.data(), pz.data()};
+          if (!executors[a]) executors[a] = std::make_unique<openfl::BatchExecutor>(s.volume);
+          executors[a]->run(*s.host, n, ins, outs.data());
+          n_fablet += n;
+          for (std::size_t q = 0; q < n; ++q) {
+            float* w = weights.data() + static_cast<std::size_t>(xs[q]) * M;
+            for (int c = 0; c < cols; ++c) w[s.slots[static_cast<std::size_t>(c)]] += outs[static_cast<std::size_t>(c)][q];
+          }
+        }
+        // Support: void voxels below the z-buffer.
+        if (plan.support >= 0) {
+          const std::int32_t* tops = support_top.data() + static_cast<std::size_t>(j / kSupportBlock) * support_bx;
+          for (int i = 0; i < g.nx; ++i) {
+            if (k >= tops[i / kSupportBlock]) continue;
+            float* w = weights.data() + static_cast<std::size_t>(i) * M;
+            bool is_void = true;
+            if (owner[static_cast<std::size_t>(i)] >= 0) {
+              float sum = 0;
+              bool finite = true;
+              for (int m = 0; m < M; ++m) {
+                finite = finite && std::isfinite(w[m]);
+                sum += std::max(w[m], 0.0f);
+              }
+              is_void = !finite || !(sum > 0);
+              if (is_void) std::fill(w, w + M, 0.0f);
+            } else {
+              touched.push_back(i);
+            }
+            if (is_void) {
+              w[plan.support] = 1.0f;
+              ++n_support;
+            }
+          }
+        }
+        if (touched.empty()) {
+          ditherer.push_void_row(row_out);
+        } else {
+          ditherer.push_row(weights.data(), row_out);
+          for (int i : touched) {
+            std::fill_n(weights.data() + static_cast<std::size_t>(i) * M, M, 0.0f);
+            owner[static_cast<std::size_t>(i)] = -1;
+          }
+        }
+      }
+      for (std::uint8_t v : slice.material) ++histogram[v];
+    }
+    shape_voxels += n_shape;
+    fablet_voxels += n_fablet;
+    support_voxels += n_support;
+    std::lock_guard<std::mutex> lock(stats_mutex);
+    for (int m = 0; m < M; ++m) material_voxels[static_cast<std::size_t>(m)] += histogram[static_cast<std::size_t>(m) + 1];
+  });
+  stats.volume_s += seconds_since(t_volume);
+  stats.shape_voxels += shape_voxels;
+  stats.fablet_voxels += fablet_voxels;
+  stats.support_voxels += support_voxels;
+  for (int m = 0; m < M; ++m) stats.material_voxels[static_cast<std::size_t>(m)] += material_voxels[static_cast<std::size_t>(m)];
+
+  for (Shape& s : shapes) {
+    if (s.host) s.host->set_index(s.plan.surface_phase ? nullptr : s.base_index.get());
+  }
+  // Free what the next slabs no longer need and keep the cache within its size.
+  for (auto it = cache.begin(); it != cache.end();) {
+    const Shape& s = shapes[static_cast<std::size_t>(it->first.first)];
+    const Patch& patch = s.patches[static_cast<std::size_t>(it->first.second)];
+    // The next slab's carry range starts at the centre of layer k1 - 1, its band at its bottom
+    // minus the reach (the same tests as above, one slab up).
+    const bool carry_passed = patch.zmax < g.origin.z + (k1 - 0.5) * g.dz;
+    const bool band_passed = !s.plan.surface_queries || patch.zmax < g.origin.z + k1 * g.dz - s.plan.reach_mm;
+    const bool passed = carry_passed && band_passed;
+    if (passed) {
+      cache_bytes -= it->second.bytes;
+      it = cache.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  if (cache_bytes > plan.cache_bytes) {
+    std::vector<std::pair<std::uint64_t, std::pair<int, int>>> by_age;
+    for (const auto& [key, e] : cache) by_age.push_back({e.last_use, key});
+    std::sort(by_age.begin(), by_age.end());
+    for (const auto& [use, key] : by_age) {
+      if (cache_bytes <= plan.cache_bytes) break;
+      cache_bytes -= cache.at(key).bytes;
+      cache.erase(key);
+    }
+  }
+  for (Shape& s : shapes) {
+    if (s.plan.k1 <= k1) {  // done with this shape: free its state
+      s.voxelizer.reset();
+      s.base_index.reset();
+      s.winding = {};
+    }
+  }
+}
+
+VoxelJob::VoxelJob(World world, const PipelineOptions& options, RunContext* context) : impl_(std::make_unique<Impl>()) {
+  impl_->world = std::move(world);
+  impl_->options = options;
+  impl_->setup(context);
+}
+
+VoxelJob::~VoxelJob() = default;
+
+const World& VoxelJob::world() const noexcept { return impl_->world; }
+const JobPlan& VoxelJob::plan() const noexcept { return impl_->plan; }
+double VoxelJob::setup_seconds() const noexcept { return impl_->setup_s; }
+
+JobStats VoxelJob::run(std::span<SliceSink* const> sinks, RunContext& context,
+                       const std::function<void(const JobProgress&)>& on_slab) {
+  const auto t0 = Clock::now();
+  Impl& im = *impl_;
+  const JobPlan& plan = im.plan;
+  JobStats stats;
+  stats.setup_s = im.setup_s;
+  stats.material_voxels.assign(im.world.printer.materials.size(), 0);
+  for (SliceSink* sink : sinks) sink->begin(plan.grid, im.world.printer.materials);
+  std::vector<Slice> slices(static_cast<std::size_t>(plan.slab_layers));
+  // The first slab is short so the first slice comes out soon; the rest use the planned height.
+  const int first_height = std::min(plan.slab_layers, std::max(2, context.threads()));
+  int k0 = 0, slab = 0;
+  std::uint64_t stamp = 0;
+  const int slab_count = plan.slab_count + (first_height < plan.slab_layers ? 1 : 0);
+  while (k0 < plan.grid.nz) {
+    context.throw_if_cancelled();
+    const int height = slab == 0 ? first_height : plan.slab_layers;
+    const int k1 = std::min(plan.grid.nz, k0 + height);
+    context.run([&] { im.run_slab(k0, k1, slices, stats, ++stamp); });
+    const auto t_sinks = Clock::now();
+    for (int k = k0; k < k1; ++k) {
+      for (SliceSink* sink : sinks) sink->write(slices[static_cast<std::size_t>(k - k0)]);
+      ++stats.slices;
+    }
+    stats.sinks_s += seconds_since(t_sinks);
+    if (slab == 0) stats.first_slice_s = seconds_since(t0);
+    ++slab;
+    k0 = k1;
+    if (on_slab) {
+      JobProgress p;
+      p.slabs_done = slab;
+      p.slab_count = std::max(slab_count, slab);
+      p.layers_done = k1;
+      p.layer_count = plan.grid.nz;
+      p.fablet_voxels = stats.fablet_voxels;
+      p.elapsed_s = seconds_since(t0);
+      on_slab(p);
+    }
+  }
+  const auto t_finish = Clock::now();
+  for (SliceSink* sink : sinks) sink->finish();
+  stats.sinks_s += seconds_since(t_finish);
+  im.cache.clear();
+  im.cache_bytes = 0;
+  stats.run_s = seconds_since(t0);
+  return stats;
+}
+
+namespace {
+
+class MeshSink final : public SliceSink {
+ public:
+  MeshSink(fs::path folder, std::string base) : folder_(std::move(folder)), base_(std::move(base)) {}
+  void begin(const Grid& grid, const std::vector<Material>& materials) override {
+    mesher_ = std::make_unique<MaterialMesher>(grid, materials);
+  }
+  void write(const Slice& slice) override { mesher_->push(slice); }
+  void finish() override {
+    mesher_->finish();
+    // Stage into a temporary folder, then move it onto the target, so a failure leaves nothing.
+    const fs::path tmp = folder_.parent_path() / ("." + folder_.filename().string() + ".tmp");
+    std::error_code ec;
+    fs::remove_all(tmp, ec);
+    mesher_->write_stl_per_material(tmp, base_);
+    bool any = false;
+    for (int m = 0; m < mesher_->material_count(); ++m) any = any || !mesher_->mesh(m).empty();
+    if (any) mesher_->write_3mf(tmp / (base_ + ".3mf"));
+    fs::create_directories(tmp);
+    fs::remove_all(folder_, ec);
+    fs::rename(tmp, folder_, ec);
+    if (ec) throw runtime_error("cannot move " + tmp.string() + " to " + folder_.string() + ": " + ec.message());
+  }
+
+ private:
+  fs::path folder_;
+  std::string base_;
+  std::unique_ptr<MaterialMesher> mesher_;
+};
+
+}  // namespace
+
+std::unique_ptr<SliceSink> make_mesh_sink(fs::path folder, std::string base_name) {
+  return std::make_unique<MeshSink>(std::move(folder), std::move(base_name));
+}
+
+std::vector<std::unique_ptr<SliceSink>> make_output_sinks(const World& world, const fs::path& out_dir) {
+  std::vector<std::unique_ptr<SliceSink>> sinks;
+  const OutputSpec& o = world.output;
+  if (!o.png.empty()) sinks.push_back(make_png_stack_sink(out_dir / o.png));
+  if (!o.grabcad.empty()) sinks.push_back(make_grabcad_sink(out_dir / o.grabcad));
+  if (!o.raw.empty()) sinks.push_back(make_raw4_sink(out_dir / o.raw));
+  if (!o.meshes.empty()) sinks.push_back(make_mesh_sink(out_dir / o.meshes));
+  return sinks;
+}
+
+}  // namespace fabforge::voxel
