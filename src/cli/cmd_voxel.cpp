@@ -32,7 +32,31 @@ struct VoxelOptions {
   bool dry_run = false;
   std::size_t memory_mb = 0;
   bool json = false;
+  std::string dpi;       // "X" or "X,Y": override the printer's resolution (previews)
+  double layer_um = 0;   // override the layer thickness
+  double query_tolerance = PipelineOptions{}.query_tolerance_voxels;
 };
+
+// Applies --dpi and --layer-um to the world's printer.
+void override_resolution(const VoxelOptions& o, World& world) {
+  if (!o.dpi.empty()) {
+    const auto comma = o.dpi.find(',');
+    auto parse = [&](const std::string& text) {
+      std::size_t used = 0;
+      int v = 0;
+      try {
+        v = std::stoi(text, &used);
+      } catch (const std::exception&) {
+        used = 0;
+      }
+      if (used != text.size() || v < 1 || v > 10000) throw usage_error("--dpi: expected X or X,Y in 1..10000, got '" + o.dpi + "'");
+      return v;
+    };
+    world.printer.x_dpi = parse(o.dpi.substr(0, comma));
+    world.printer.y_dpi = comma == std::string::npos ? world.printer.x_dpi : parse(o.dpi.substr(comma + 1));
+  }
+  if (o.layer_um > 0) world.printer.layer_um = o.layer_um;
+}
 
 std::string fixed(double v, int digits) {
   char buf[64];
@@ -103,10 +127,12 @@ void print_plan(const VoxelJob& job, std::ostream& out) {
 
 void run_voxel(const VoxelOptions& o, CommandEnv& env) {
   World world = load_world(o.world);
+  override_resolution(o, world);
   const int world_threads = world.threads.value_or(0);
   RunContext& ctx = env.context(world_threads);
   PipelineOptions options;
   options.memory_budget_bytes = o.memory_mb << 20;
+  options.query_tolerance_voxels = o.query_tolerance;
   VoxelJob job(std::move(world), options, &ctx);
   if (o.dry_run) {
     if (o.json) {
@@ -197,6 +223,13 @@ void register_voxel(CLI::App& app, CommandEnv& env) {
   cmd->add_option("--memory-mb", o->memory_mb, "Memory budget in MiB (overrides the world's memory_budget_mb)")
       ->check(CLI::Range(16, 1 << 24));
   cmd->add_flag("--json", o->json, "Print the plan or report as JSON");
+  cmd->add_option("--dpi", o->dpi, "Override the printer's resolution: X or X,Y dots per inch (for previews)");
+  cmd->add_option("--query-tolerance", o->query_tolerance,
+                  "Surface queries may return a point this many voxels (smallest pitch) farther than the nearest; "
+                  "0 = exact")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 100.0));
+  cmd->add_option("--layer-um", o->layer_um, "Override the layer thickness, um")->check(CLI::Range(1.0, 10000.0));
   cmd->callback([o, &env] { run_voxel(*o, env); });
 }
 

@@ -303,9 +303,10 @@ void SurfaceIndex::Impl::build_bvh() {
   if (!device) throw runtime_error("surface index: Embree could not create a device");
   scene.reset(rtcNewScene(device.get()));
   check_device(device.get(), "create a scene");
-  rtcSetSceneBuildQuality(scene.get(), RTC_BUILD_QUALITY_MEDIUM);
+  rtcSetSceneBuildQuality(scene.get(), options.fast_build ? RTC_BUILD_QUALITY_LOW : RTC_BUILD_QUALITY_MEDIUM);
   RTCGeometry geom = rtcNewGeometry(device.get(), RTC_GEOMETRY_TYPE_TRIANGLE);
   check_device(device.get(), "create a geometry");
+  if (options.fast_build) rtcSetGeometryBuildQuality(geom, RTC_BUILD_QUALITY_LOW);
   auto* vb = static_cast<float*>(rtcSetNewGeometryBuffer(geom, RTC_BUFFER_TYPE_VERTEX, 0, RTC_FORMAT_FLOAT3,
                                                          3 * sizeof(float), mesh.positions.size()));
   auto* ib = static_cast<std::uint32_t*>(rtcSetNewGeometryBuffer(geom, RTC_BUFFER_TYPE_INDEX, 0, RTC_FORMAT_UINT3,
@@ -465,6 +466,53 @@ void SurfaceIndex::query(std::size_t n, const float* const xyz[3], float* const*
       if (std::isfinite(p.x) && std::isfinite(p.y) && std::isfinite(p.z)) hit = impl_->nearest(p, hint);
       if (hit.triangle >= 0) hint = hit.triangle;
       impl_->fill(hit, p, i, columns, column_count);
+    }
+  });
+}
+
+namespace {
+
+struct AnyState {
+  const SurfaceMesh* mesh;
+  const std::vector<std::uint8_t>* degenerate;
+  Vec3d p;
+  double r2;
+  bool found = false;
+};
+
+bool any_within_callback(RTCPointQueryFunctionArguments* args) {
+  auto* st = static_cast<AnyState*>(args->userPtr);
+  if (st->found) return false;
+  const Triangle& tri = st->mesh->triangles[args->primID];
+  const Closest c = closest_on_triangle(st->p, to_double(st->mesh->positions[tri[0]]),
+                                        to_double(st->mesh->positions[tri[1]]),
+                                        to_double(st->mesh->positions[tri[2]]), (*st->degenerate)[args->primID] != 0);
+  if (c.d2 > st->r2) return false;
+  st->found = true;
+  args->query->radius = 0;  // nothing more to visit
+  return true;
+}
+
+}  // namespace
+
+void SurfaceIndex::any_within(std::size_t n, const float* const xyz[3], float radius_mm, std::uint8_t* out) const {
+  if (!(radius_mm >= 0)) throw usage_error("surface index: any_within radius must be >= 0");
+  parallel_for(0, n, 512, [&](std::size_t lo, std::size_t hi) {
+    for (std::size_t i = lo; i < hi; ++i) {
+      const Vec3d p{xyz[0][i], xyz[1][i], xyz[2][i]};
+      out[i] = 0;
+      if (!(std::isfinite(p.x) && std::isfinite(p.y) && std::isfinite(p.z))) continue;
+      AnyState st{&impl_->mesh, &impl_->degenerate, p, static_cast<double>(radius_mm) * radius_mm};
+      RTCPointQuery q;
+      q.x = xyz[0][i];
+      q.y = xyz[1][i];
+      q.z = xyz[2][i];
+      q.time = 0;
+      q.radius = radius_mm * (1 + 1e-5f) + 1e-7f;
+      RTCPointQueryContext ctx;
+      rtcInitPointQueryContext(&ctx);
+      rtcPointQuery(impl_->scene.get(), &q, &ctx, any_within_callback, &st);
+      out[i] = st.found ? 1 : 0;
     }
   });
 }

@@ -29,6 +29,7 @@ namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
 constexpr int kSupportBlock = 4;
+constexpr int kFarBlock[3] = {8, 4, 4};  // voxels per far-block side in x, y, z
 // What the process holds before any job data: code, libraries, thread pools (measured: about 16
 // MiB for a one-voxel job), with a margin.
 constexpr std::size_t kProcessBaseBytes = std::size_t{24} << 20;  // columns per side of a support z-buffer cell
@@ -62,29 +63,77 @@ void grow(BoundingBox& into, const BoundingBox& b) {
   into.max = {std::max(into.max.x, b.max.x), std::max(into.max.y, b.max.y), std::max(into.max.z, b.max.z)};
 }
 
+// Blocks of voxels known to be farther than the query reach from the surface (one query at the
+// block centre: the distance is 1-Lipschitz, so a centre farther than reach + the block's
+// half-diagonal (+ the query tolerance) rules out the whole block).
+struct FarBlocks {
+  Vec3d origin;             // min corner of block (0, 0, 0), mm
+  Vec3d size;               // block edge lengths, mm
+  int nx = 0, ny = 0, nz = 0;
+  std::vector<std::uint8_t> far;  // 1: every point of the block misses
+
+  bool is_far(float x, float y, float z) const {
+    const double fx = (x - origin.x) / size.x, fy = (y - origin.y) / size.y, fz = (z - origin.z) / size.z;
+    if (!(fx >= 0 && fy >= 0 && fz >= 0)) return false;
+    const auto bx = static_cast<int>(fx), by = static_cast<int>(fy), bz = static_cast<int>(fz);
+    if (bx >= nx || by >= ny || bz >= nz) return false;
+    return far[(static_cast<std::size_t>(bz) * ny + by) * nx + bx] != 0;
+  }
+};
+
 // The volume phase's host: the shape's textures and, per slab, the nearest-point index of the
-// surface within reach. Without an index (no surface within reach of the slab) every query misses.
+// surface within reach. Without an index (no surface within reach of the slab) every query
+// misses; lanes in far blocks miss without a search, exactly as the search would have.
 class SlabHost final : public openfl::TextureHost {
  public:
   SlabHost(std::vector<openfl::Texture> textures, int attribute_count)
       : openfl::TextureHost(std::move(textures)), attribute_count_(attribute_count) {}
-  void set_index(const SurfaceIndex* index) { index_ = index; }
+  void set_index(const SurfaceIndex* index, const FarBlocks* far = nullptr) {
+    index_ = index;
+    far_ = far;
+  }
   void surface_query(std::size_t n, const float* const xyz[3], float* const* columns,
                      int column_count) const override {
-    if (index_ != nullptr) {
+    if (index_ != nullptr && far_ == nullptr) {
       index_->query(n, xyz, columns, column_count);
       return;
+    }
+    std::vector<std::uint32_t> near;
+    if (index_ != nullptr) {
+      for (std::size_t i = 0; i < n; ++i) {
+        if (!far_->is_far(xyz[0][i], xyz[1][i], xyz[2][i])) near.push_back(static_cast<std::uint32_t>(i));
+      }
     }
     const float nan = std::numeric_limits<float>::quiet_NaN();
     for (int c = 0; c < column_count; ++c) {
       if (columns[c] == nullptr) continue;
       std::fill(columns[c], columns[c] + n, c == openfl::kQuerySignedDistance ? -std::numeric_limits<float>::infinity() : nan);
     }
+    if (near.empty()) return;
+    if (near.size() == n) {
+      index_->query(n, xyz, columns, column_count);
+      return;
+    }
+    // Gather the near lanes, query them, scatter the answers.
+    const std::size_t m = near.size();
+    std::vector<float> in(3 * m), out(static_cast<std::size_t>(column_count) * m);
+    for (std::size_t q = 0; q < m; ++q) {
+      for (int a = 0; a < 3; ++a) in[a * m + q] = xyz[a][near[q]];
+    }
+    const float* sub_xyz[3] = {in.data(), in.data() + m, in.data() + 2 * m};
+    std::vector<float*> sub_cols(static_cast<std::size_t>(column_count));
+    for (int c = 0; c < column_count; ++c) sub_cols[c] = columns[c] ? out.data() + static_cast<std::size_t>(c) * m : nullptr;
+    index_->query(m, sub_xyz, sub_cols.data(), column_count);
+    for (int c = 0; c < column_count; ++c) {
+      if (!columns[c]) continue;
+      for (std::size_t q = 0; q < m; ++q) columns[c][near[q]] = sub_cols[c][q];
+    }
   }
   int attribute_count() const { return attribute_count_; }
 
  private:
   const SurfaceIndex* index_ = nullptr;
+  const FarBlocks* far_ = nullptr;
   int attribute_count_;
 };
 
@@ -116,6 +165,51 @@ std::size_t micropolygon_bytes(const Micropolygons& mp) {
   const SurfaceMesh& s = mp.surface;
   return s.positions.size() * (2 * sizeof(Vec3f)) + s.attributes.size() * sizeof(float) +
          s.triangles.size() * (sizeof(Triangle) + sizeof(std::uint32_t));
+}
+
+// Base triangles longer than this are diced first, so that patches (and the micropolygons a slab
+// needs) stay small whatever the input's triangle sizes (a box face is one triangle).
+constexpr double kDiceEdgeMm = 1.0;
+
+// Splits the base mesh's long triangles into pieces with edges <= kDiceEdgeMm, with the
+// tessellator itself (an identity surface phase), so the pieces are welded and crack-free and
+// carry the original vertex normals and uv, interpolated, as attributes "N" and "uv".
+BaseMesh dice(const BaseMesh& base) {
+  double longest = 0;
+  const Mesh& m = base.mesh();
+  for (const Triangle& t : m.triangles) {
+    for (int k = 0; k < 3; ++k) {
+      longest = std::max(longest, length(to_double(m.vertices[t[k]]) - to_double(m.vertices[t[(k + 1) % 3]])));
+    }
+  }
+  if (longest <= kDiceEdgeMm) return base;
+  static const std::shared_ptr<const openfl::Program> program = [] {
+    openfl::CompileResult r = openfl::compile("<dice>", R"(fablet Dice {
+  uniform material unused = "none";
+  out vec3 dice_n;
+  out vec2 dice_uv;
+  surface(vec3 P, vec3 N, vec2 uv) -> vec3 { dice_n = N; dice_uv = uv; return P; }
+})");
+    FABFORGE_CHECK(r.program != nullptr, "the built-in dicing fablet does not compile");
+    return r.program;
+  }();
+  const auto kernel = program->kernel(openfl::Phase::surface, program->defaults());
+  SurfaceTessellator tess(program, kernel);
+  const openfl::TextureHost host;
+  Micropolygons mp = tess.tessellate(base, kDiceEdgeMm, host);
+  const std::size_t nv = mp.surface.positions.size();
+  VertexAttribute normals{"N", 3, {}}, uv{"uv", 2, {}};
+  normals.values.reserve(nv * 3);
+  uv.values.reserve(nv * 2);
+  for (std::size_t v = 0; v < nv; ++v) {
+    const float* a = mp.surface.attributes.data() + v * 5;
+    normals.values.insert(normals.values.end(), a, a + 3);
+    uv.values.insert(uv.values.end(), a + 3, a + 5);
+  }
+  std::vector<VertexAttribute> attributes{std::move(normals)};
+  if (base.find("uv") != nullptr) attributes.push_back(std::move(uv));
+  Mesh diced{std::move(mp.surface.positions), std::move(mp.surface.triangles)};
+  return BaseMesh(std::move(diced), std::move(attributes));
 }
 
 }  // namespace
@@ -187,7 +281,13 @@ void VoxelJob::Impl::setup(RunContext* context) {
       BoundingBox bounds{{kInf, kInf, kInf}, {-kInf, -kInf, -kInf}};
       if (shape.plan.surface_phase) {
         shape.surface = shape.program->kernel(openfl::Phase::surface, fab.values);
-        shape.base = std::make_unique<BaseMesh>(shape.mesh);
+        const MeshSpec& mesh_spec = world.meshes[static_cast<std::size_t>(spec.mesh)];
+        std::vector<VertexAttribute> attributes;
+        if (mesh_spec.uv != UvProjection::none) {
+          attributes.push_back({"uv", 2, uv_coordinates(meshes[static_cast<std::size_t>(spec.mesh)], mesh_spec.uv)});
+        }
+        shape.base = std::make_unique<BaseMesh>(dice(BaseMesh(shape.mesh, std::move(attributes))));
+        shape.mesh = shape.base->mesh();
         DisplacementBounds db =
             displacement_bounds(*shape.base, *shape.program, *shape.surface, *shape.host, spec.displacement_bound_mm);
         if (!db.finite) {
@@ -373,12 +473,13 @@ void VoxelJob::Impl::run_slab(int k0, int k1, std::vector<Slice>& slices, JobSta
     int k0, k1;  // layers of the slab the shape may hold
     SlabRuns runs;
     std::unique_ptr<SurfaceIndex> index;  // per-slab index (surface phase)
+    FarBlocks far;
   };
   std::vector<Active> active;
   for (Shape& s : shapes) {
     const int a = std::max(k0, s.plan.k0), b = std::min(k1, s.plan.k1);
     if (a >= b || s.grid.nx == 0 || s.grid.ny == 0) continue;
-    active.push_back(Active{&s, a, b, {}, nullptr});
+    active.push_back(Active{&s, a, b, {}, nullptr, {}});
   }
   for (Active& act : active) {
     Shape& s = *act.shape;
@@ -449,12 +550,19 @@ void VoxelJob::Impl::run_slab(int k0, int k1, std::vector<Slice>& slices, JobSta
     stats.tessellate_s += seconds_since(t_tess);
     // The voxelizer's mesh.
     auto t_vox = Clock::now();
+    // Only micropolygons whose z-range meets [lo, hi] (the patches are coarser than the slab).
+    auto reaches = [](const SurfaceMesh& sm, const Triangle& t, double lo, double hi) {
+      const float z0 = sm.positions[t[0]].z, z1 = sm.positions[t[1]].z, z2 = sm.positions[t[2]].z;
+      return std::max({z0, z1, z2}) >= lo && std::min({z0, z1, z2}) <= hi;
+    };
     Mesh micro;
     for (int p : carry_patches) {
       const SurfaceMesh& sm = cache.at({shape_id, p}).micro->surface;
       const auto base = static_cast<std::uint32_t>(micro.vertices.size());
       micro.vertices.insert(micro.vertices.end(), sm.positions.begin(), sm.positions.end());
-      for (const Triangle& t : sm.triangles) micro.triangles.push_back({t[0] + base, t[1] + base, t[2] + base});
+      for (const Triangle& t : sm.triangles) {
+        if (reaches(sm, t, carry_lo, carry_hi)) micro.triangles.push_back({t[0] + base, t[1] + base, t[2] + base});
+      }
     }
     if (s.winding.empty()) s.winding.assign(s.grid.slice_voxels(), 0);
     SlabOptions so;
@@ -476,18 +584,56 @@ void VoxelJob::Impl::run_slab(int k0, int k1, std::vector<Slice>& slices, JobSta
         sm.positions.insert(sm.positions.end(), part.positions.begin(), part.positions.end());
         sm.normals.insert(sm.normals.end(), part.normals.begin(), part.normals.end());
         sm.attributes.insert(sm.attributes.end(), part.attributes.begin(), part.attributes.end());
-        for (const Triangle& t : part.triangles) sm.triangles.push_back({t[0] + base, t[1] + base, t[2] + base});
+        for (const Triangle& t : part.triangles) {
+          if (reaches(part, t, band_lo, band_hi)) sm.triangles.push_back({t[0] + base, t[1] + base, t[2] + base});
+        }
       }
       SurfaceIndexOptions io;
       io.max_distance_mm = static_cast<float>(s.plan.reach_mm);
       io.miss_distance = -std::numeric_limits<float>::infinity();
       io.known_side = -1;
       io.tolerance_mm = query_tolerance_mm;
+      io.fast_build = true;
       if (!sm.triangles.empty()) act.index = std::make_unique<SurfaceIndex>(std::move(sm), io);
     }
     stats.index_s += seconds_since(t_index);
     s.host->set_index(act.index.get());
   }
+
+  // Far blocks of each querying shape with a finite reach (skips the search for deep voxels).
+  const auto t_far = Clock::now();
+  for (Active& act : active) {
+    Shape& s = *act.shape;
+    const SurfaceIndex* index = s.plan.surface_phase ? act.index.get() : s.base_index.get();
+    if (!s.plan.surface_queries || index == nullptr || !std::isfinite(s.plan.reach_mm)) continue;
+    FarBlocks& fb = act.far;
+    fb.size = {kFarBlock[0] * g.dx, kFarBlock[1] * g.dy, kFarBlock[2] * g.dz};
+    fb.origin = {s.grid.origin.x, s.grid.origin.y, g.origin.z + act.k0 * g.dz};
+    fb.nx = (s.grid.nx + kFarBlock[0] - 1) / kFarBlock[0];
+    fb.ny = (s.grid.ny + kFarBlock[1] - 1) / kFarBlock[1];
+    fb.nz = (act.k1 - act.k0 + kFarBlock[2] - 1) / kFarBlock[2];
+    const std::size_t nb = static_cast<std::size_t>(fb.nx) * fb.ny * fb.nz;
+    std::vector<float> cx(nb), cy(nb), cz(nb);
+    for (int bz = 0; bz < fb.nz; ++bz) {
+      for (int by = 0; by < fb.ny; ++by) {
+        for (int bx = 0; bx < fb.nx; ++bx) {
+          const std::size_t b = (static_cast<std::size_t>(bz) * fb.ny + by) * fb.nx + bx;
+          cx[b] = static_cast<float>(fb.origin.x + (bx + 0.5) * fb.size.x);
+          cy[b] = static_cast<float>(fb.origin.y + (by + 0.5) * fb.size.y);
+          cz[b] = static_cast<float>(fb.origin.z + (bz + 0.5) * fb.size.z);
+        }
+      }
+    }
+    const double half_diagonal = 0.5 * std::sqrt(fb.size.x * fb.size.x + fb.size.y * fb.size.y + fb.size.z * fb.size.z);
+    // Far: no surface within reach + half-diagonal of the centre (+ a margin for float rounding).
+    const float* xyz[3] = {cx.data(), cy.data(), cz.data()};
+    std::vector<std::uint8_t> near(nb);
+    index->any_within(nb, xyz, static_cast<float>((s.plan.reach_mm + half_diagonal) * (1 + 1e-5) + 1e-5), near.data());
+    fb.far.resize(nb);
+    for (std::size_t b = 0; b < nb; ++b) fb.far[b] = near[b] ? 0 : 1;
+    s.host->set_index(index, &fb);
+  }
+  stats.index_s += seconds_since(t_far);
 
   // 3-4. Layers in parallel: ownership, volume phase, dithering.
   const auto t_volume = Clock::now();

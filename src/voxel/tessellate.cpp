@@ -327,8 +327,11 @@ void Builder::add_triangle(std::uint32_t t) {
         if (i + j + 2 <= n) emit(index(i + 1, j, n), index(i + 1, j + 1, n), index(i, j + 1, n));
       }
     }
-    const double limit = h_ * (1.0 + 1e-9);
-    if (longest2 <= limit * limit || attempt >= 64) break;  // converges in a few steps (see header)
+    // Lattice steps are <= h; snapping moves a boundary point by at most half an edge segment
+    // (<= h / 2), so edges next to the boundary are <= 1.5 h and n stays at max n_e unless
+    // rounding says otherwise (see the header).
+    const double limit = 1.5 * h_ * (1.0 + 1e-9);
+    if (longest2 <= limit * limit || attempt >= 64) break;
     n += std::max(1, n / 16);
     if (n > 4 * kMaxSegments) break;
   }

@@ -323,7 +323,7 @@ std::vector<TextureSpec> parse_textures(const Json& j, const fs::path& base_dir,
 PrimitiveSpec parse_primitive(const Json& j, const std::string& path, const Reader& r) {
   const std::string kind = r.string(j["primitive"], child(path, "primitive"));
   PrimitiveSpec p;
-  std::vector<std::string> keys = {"primitive", "max_deviation_mm", "max_triangles"};
+  std::vector<std::string> keys = {"primitive", "max_deviation_mm", "max_triangles", "uv"};
   if (kind == "box") {
     p.kind = PrimitiveKind::box;
     keys.push_back("size");
@@ -385,7 +385,7 @@ std::vector<MeshSpec> parse_meshes(const Json& j, const fs::path& base_dir, cons
     const bool has_file = m.contains("file"), has_primitive = m.contains("primitive");
     if (has_file && has_primitive) r.fail(path, "give either 'file' or 'primitive', not both");
     if (has_file) {
-      r.check_keys(m, path, {"file"});
+      r.check_keys(m, path, {"file", "uv"});
       spec.file = r.existing_file(m["file"], child(path, "file"), base_dir);
       const std::string ext = lowercase_extension(spec.file);
       if (ext != ".stl" && ext != ".obj" && ext != ".3mf") {
@@ -395,6 +395,16 @@ std::vector<MeshSpec> parse_meshes(const Json& j, const fs::path& base_dir, cons
       spec.primitive = parse_primitive(m, path, r);
     } else {
       r.fail(path, "missing key 'file' or 'primitive'");
+    }
+    if (m.contains("uv")) {
+      const std::string uv = r.string(m["uv"], child(path, "uv"));
+      if (uv == "xy") {
+        spec.uv = UvProjection::planar_xy;
+      } else if (uv == "spherical") {
+        spec.uv = UvProjection::spherical;
+      } else if (uv != "none") {
+        r.fail(child(path, "uv"), "unknown uv projection '" + uv + "' (expected none, xy or spherical)");
+      }
     }
     meshes.push_back(std::move(spec));
   }
@@ -902,5 +912,33 @@ std::vector<ShapeFablet> compile_fablets(const World& world) {
 }
 
 void check_fablets(const World& world) { (void)compile_fablets(world); }
+
+std::vector<float> uv_coordinates(const Mesh& mesh, UvProjection projection) {
+  std::vector<float> uv;
+  if (projection == UvProjection::none || mesh.vertices.empty()) return uv;
+  Vec3d lo{mesh.vertices[0].x, mesh.vertices[0].y, mesh.vertices[0].z}, hi = lo;
+  for (const Vec3f& p : mesh.vertices) {
+    lo = {std::min(lo.x, double(p.x)), std::min(lo.y, double(p.y)), std::min(lo.z, double(p.z))};
+    hi = {std::max(hi.x, double(p.x)), std::max(hi.y, double(p.y)), std::max(hi.z, double(p.z))};
+  }
+  const Vec3d centre = (lo + hi) * 0.5;
+  const double pi = 3.14159265358979323846;
+  uv.reserve(mesh.vertices.size() * 2);
+  for (const Vec3f& p : mesh.vertices) {
+    double u = 0, v = 0;
+    if (projection == UvProjection::planar_xy) {
+      u = hi.x > lo.x ? (p.x - lo.x) / (hi.x - lo.x) : 0.0;
+      v = hi.y > lo.y ? (p.y - lo.y) / (hi.y - lo.y) : 0.0;
+    } else {
+      const Vec3d d{p.x - centre.x, p.y - centre.y, p.z - centre.z};
+      const double r = std::sqrt(d.x * d.x + d.y * d.y + d.z * d.z);
+      u = std::atan2(d.y, d.x) / (2 * pi) + 0.5;
+      v = r > 0 ? 1.0 - std::acos(std::clamp(d.z / r, -1.0, 1.0)) / pi : 0.5;
+    }
+    uv.push_back(static_cast<float>(u));
+    uv.push_back(static_cast<float>(v));
+  }
+  return uv;
+}
 
 }  // namespace fabforge::voxel

@@ -120,8 +120,8 @@ TEST(OpenflFrontend, LocalSlotsParamsFirst) {
   EXPECT_EQ(f.params[3].local, 3);
   EXPECT_EQ(f.local_names[4], "a");
   const ast::Function& v = *p->fablet().volume;
-  EXPECT_EQ(v.local_names, (std::vector<std::string>{"P", "best", "i"}));
-  EXPECT_EQ(v.local_types, (std::vector<Type>{Type::vec3, Type::float_, Type::int_}));
+  EXPECT_EQ(v.local_names, (std::vector<std::string>{"P", "q", "best", "i"}));
+  EXPECT_EQ(v.local_types, (std::vector<Type>{Type::vec3, Type::vec3, Type::float_, Type::int_}));
   ASSERT_EQ(p->module().consts.size(), 1u);
   EXPECT_EQ(p->module().consts[0].value, Value::of_int(6));
 }

@@ -115,7 +115,9 @@ BaseMesh with_uv(Mesh mesh) {
   return BaseMesh(std::move(mesh), {uv});
 }
 
-TEST(Tessellate, EveryEdgeAtMostH) {
+// Lattice steps are <= h; edges next to a base edge, where lattice points snap to edge points, are
+// <= 1.5 h. The lattice level is max n_e, so the count is at most the sum of n^2 per triangle.
+TEST(Tessellate, EveryEdgeAtMostOneAndAHalfH) {
   test::TempDir dir;
   const Fablet s = make(dir, kIdentity);
   ASSERT_TRUE(s.program);
@@ -128,8 +130,18 @@ TEST(Tessellate, EveryEdgeAtMostH) {
     const BaseMesh base(m);
     for (double h : {0.3, 0.11, 0.05}) {
       const Micropolygons mp = tess.tessellate(base, h, host);
-      EXPECT_LE(longest_edge(mp.surface), h * (1 + 1e-5)) << "h " << h;
+      EXPECT_LE(longest_edge(mp.surface), 1.5 * h * (1 + 1e-5)) << "h " << h;
       EXPECT_EQ(mp.base_triangle.size(), mp.surface.triangles.size());
+      std::size_t bound = 0;
+      for (const Triangle& t : m.triangles) {
+        double longest = 0;
+        for (int k = 0; k < 3; ++k) {
+          longest = std::max(longest, length(to_double(m.vertices[t[k]]) - to_double(m.vertices[t[(k + 1) % 3]])));
+        }
+        const auto n = static_cast<std::size_t>(std::max(1.0, std::ceil(longest / h)));
+        bound += n * n;
+      }
+      EXPECT_LE(mp.surface.triangles.size(), bound) << "h " << h;
     }
   }
 }

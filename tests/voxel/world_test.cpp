@@ -573,7 +573,7 @@ TEST_F(WorldTest, UnknownReferencesAndMissingFiles) {
   EXPECT_EQ(error_of(R"({"printer": {"materials": [{"name": "W", "rgba": "#ffffff"}]},
                         "meshes": {"b": {"primitive": "sphere", "radius": 5, "size": 3}}})"),
             "w.json: meshes.b.size: unknown key 'size' (expected one of: primitive, max_deviation_mm, max_triangles, "
-            "radius)");
+            "uv, radius)");
   EXPECT_EQ(error_of(R"({"printer": {"materials": [{"name": "W", "rgba": "#ffffff"}]},
                         "meshes": {"b": {"primitive": "cone", "radius": 5}}})"),
             "w.json: meshes.b.primitive: unknown primitive 'cone' (expected box, sphere, cylinder or torus)");

@@ -64,6 +64,9 @@ struct SurfaceIndexOptions {
   /// order and the previous lane of the batch (deterministic for a given mesh and batch, but
   /// no longer independent of them, unlike the exact mode's lowest-index tie rule).
   float tolerance_mm = 0;
+  /// Build the BVH with Embree's fast (Morton) builder instead of the SAH one: several times
+  /// quicker to build, somewhat slower to query; for indexes rebuilt often (one per slab).
+  bool fast_build = false;
 };
 
 /// Nearest-point index over a SurfaceMesh. Build once, query from any number of threads.
@@ -88,6 +91,12 @@ class SurfaceIndex {
   /// when column_count is negative or larger than 7 + attribute_count. Thread-safe (const); large batches run
   /// in parallel (each lane written independently, so results are identical at any thread count).
   void query(std::size_t n, const float* const xyz[3], float* const* columns, int column_count) const;
+
+  /// For n points: out[i] = 1 when some triangle lies within `radius_mm` of point i (closed
+  /// ball), else 0; a non-finite point gets 0. Stops at the first triangle found, so it is much
+  /// cheaper than a nearest query (the pipeline uses it to skip blocks of voxels beyond reach).
+  /// Ignores max_distance_mm. Thread-safe; parallel for large n.
+  void any_within(std::size_t n, const float* const xyz[3], float radius_mm, std::uint8_t* out) const;
 
   /// One query, returning the nearest triangle's index (or -1 on a miss) and all columns.
   struct Result {

@@ -120,7 +120,7 @@ struct PipelineOptions {
   int patch_triangles = 64;
   /// Surface queries may return a nearest point up to this many (smallest) voxel pitches farther
   /// than the true nearest one (SurfaceIndexOptions::tolerance_mm); 0 = exact.
-  double query_tolerance_voxels = 0.25;
+  double query_tolerance_voxels = 1.0;
 };
 
 /// Progress of run(): called on the calling thread after each slab reached the sinks.

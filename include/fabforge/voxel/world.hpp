@@ -93,12 +93,23 @@ struct PrimitiveSpec {
   TessellationOptions tessellation;
 };
 
+/// Texture coordinates a mesh gets as its per-vertex attribute "uv" (the surface phase's `uv`
+/// parameter), computed in the mesh's own coordinates before the shape's transform.
+///   planar_xy: (x, y) mapped from the mesh's bounding box to [0, 1]^2 (a postcard's faces);
+///   spherical: longitude / (2 pi) + 0.5 and 1 - colatitude / pi about the bounding box centre
+///   (a seam where u wraps; micropolygons straddling it interpolate across, a sliver at most).
+enum class UvProjection { none, planar_xy, spherical };
+
 /// A mesh, read from a file or built from a primitive. Several shapes may use one mesh.
 struct MeshSpec {
   std::string name;
   std::filesystem::path file;              ///< absolute; empty for a primitive
   std::optional<PrimitiveSpec> primitive;  ///< set for a primitive
+  UvProjection uv = UvProjection::none;
 };
+
+/// The "uv" attribute values of `mesh` for a projection (2 per vertex; empty for none).
+std::vector<float> uv_coordinates(const Mesh& mesh, UvProjection projection);
 
 /// A uniform override as written in JSON: a number, a bool, an array of numbers (vector or
 /// matrix, matrices column-major as OpenFL expects), or a string naming a printer material or a

@@ -1,0 +1,103 @@
+// End-to-end tests of `fabforge voxel`: every gallery world in examples/voxel renders at a low
+// preview resolution with the materials its fablets promise, --dry-run prints the plan without
+// writing, the outputs are complete, bad input exits non-zero with a clear message.
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "support/test_support.hpp"
+
+namespace fabforge {
+namespace {
+
+namespace fs = std::filesystem;
+using test::CommandResult;
+using test::contains;
+using test::TempDir;
+
+CommandResult fabforge(std::vector<std::string> args) { return test::run_fabforge(std::move(args)); }
+std::string gallery(const std::string& name) { return (test::source_dir() / "examples" / "voxel" / (name + ".json")).string(); }
+
+struct GalleryCase {
+  const char* name;
+  std::vector<const char*> materials;  // each must hold voxels after dithering
+};
+
+class VoxelGallery : public ::testing::TestWithParam<GalleryCase> {};
+
+TEST_P(VoxelGallery, RendersAtPreviewResolution) {
+  const GalleryCase& c = GetParam();
+  TempDir dir;
+  const CommandResult r =
+      fabforge({"-q", "voxel", gallery(c.name), "-o", dir.path().string(), "--dpi", "50", "--layer-um", "250"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto report = nlohmann::json::parse(test::read_bytes(dir / "report.json"));
+  const auto& run = report["run"];
+  EXPECT_GT(run["shape_voxels"].get<long>(), 1000);
+  for (const char* m : c.materials) EXPECT_GT(run["material_voxels"][m].get<long>(), 100) << c.name << " " << m;
+  // One PNG per layer, a 3MF and at least one STL.
+  const long layers = report["grid"]["nz"].get<long>();
+  long pngs = 0;
+  for (const auto& e : fs::directory_iterator(dir / "slices")) pngs += e.path().extension() == ".png";
+  EXPECT_EQ(pngs, layers);
+  EXPECT_TRUE(fs::exists(dir / "meshes" / "part.3mf"));
+  EXPECT_EQ(run["slices"].get<long>(), layers);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Examples, VoxelGallery,
+    ::testing::Values(GalleryCase{"creature_zebra", {"VeroBlack", "VeroWhite", "SUP706"}},
+                      GalleryCase{"creature_holes", {"VeroBlack", "VeroClear"}},
+                      GalleryCase{"creature_marble", {"VeroBlack", "VeroWhite"}},
+                      GalleryCase{"amber", {"VeroBlack", "VeroClear", "VeroYellow"}},
+                      GalleryCase{"foam", {"Agilus30"}},
+                      GalleryCase{"postcard", {"VeroBlack", "VeroWhite"}},
+                      GalleryCase{"marble", {"VeroBlack", "VeroWhite"}},
+                      GalleryCase{"lenses", {"VeroBlack", "VeroClear"}},
+                      GalleryCase{"rods", {"VeroBlack", "Agilus30"}}),
+    [](const ::testing::TestParamInfo<GalleryCase>& info) { return std::string(info.param.name); });
+
+TEST(VoxelCli, DryRunPrintsThePlanAndWritesNothing) {
+  TempDir dir;
+  const CommandResult r = fabforge({"voxel", gallery("creature_zebra"), "--dry-run", "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto plan = nlohmann::json::parse(r.out);
+  EXPECT_GT(plan["grid"]["nx"].get<int>(), 700);  // 34 mm at 600 dpi
+  EXPECT_GE(plan["slabs"].get<int>(), 1);
+  EXPECT_EQ(plan["shapes"][0]["surface_phase"], true);
+  EXPECT_EQ(plan["shapes"][0]["surface_queries"], true);
+  EXPECT_EQ(plan["support"], "SUP706");
+  EXPECT_TRUE(dir.entries().empty());
+  const CommandResult text = fabforge({"voxel", gallery("creature_zebra"), "--dry-run"});
+  EXPECT_TRUE(contains(text.out, "grid: ")) << text.out;
+  EXPECT_TRUE(contains(text.out, "shape zebra: zebra.fl")) << text.out;
+}
+
+TEST(VoxelCli, BadInputExitsWithAClearMessageAndNoOutput) {
+  TempDir dir;
+  const fs::path out = dir / "out";
+  // A world that does not parse.
+  test::write_bytes(dir / "bad.json", "{\"printer\": ");
+  CommandResult r = fabforge({"voxel", (dir / "bad.json").string(), "-o", out.string()});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_TRUE(contains(r.err, "bad.json")) << r.err;
+  EXPECT_FALSE(fs::exists(out));
+  // A missing world file.
+  r = fabforge({"voxel", (dir / "none.json").string(), "-o", out.string()});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_TRUE(contains(r.err, "none.json")) << r.err;
+  // Bad option values are usage errors.
+  r = fabforge({"voxel", gallery("rods"), "-o", out.string(), "--dpi", "600,x"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_TRUE(contains(r.err, "--dpi")) << r.err;
+  r = fabforge({"voxel", gallery("rods")});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_TRUE(contains(r.err, "-o")) << r.err;
+}
+
+}  // namespace
+}  // namespace fabforge
