@@ -142,7 +142,15 @@ class SlabHost final : public openfl::TextureHost {
 struct Patch {
   std::vector<std::uint32_t> triangles;
   double zmin = kInf, zmax = -kInf;
+  std::size_t micropolygons = 0;  // what tessellation will make: sum of n^2, n = max n_e per triangle
 };
+
+// Resident bytes per micropolygon while a slab uses it (out columns add 4 bytes per vertex,
+// about 0.55 vertices per micropolygon): in the cache (positions, normals, outs, indices), and
+// transiently either in the voxelizer (mesh copy and projected triangles) or in the nearest-point
+// index (mesh copy, face normals and Embree's BVH).
+double cache_bytes_per_micropolygon(int outs) { return 32 + 2.2 * outs; }
+double transient_bytes_per_micropolygon(int outs) { return 130 + 2.2 * outs; }
 
 struct Shape {
   ShapePlan plan;
@@ -328,6 +336,14 @@ void VoxelJob::Impl::setup(RunContext* context) {
         for (std::size_t p = 0; p < order.size(); p += per) {
           Patch patch;
           for (std::size_t q = p; q < std::min(order.size(), p + per); ++q) {
+            const Triangle& tri = shape.mesh.triangles[order[q]];
+            double longest = 0;
+            for (int k = 0; k < 3; ++k) {
+              longest = std::max(longest, length(to_double(shape.mesh.vertices[tri[k]]) -
+                                                 to_double(shape.mesh.vertices[tri[(k + 1) % 3]])));
+            }
+            const auto n = static_cast<std::size_t>(std::max(1.0, std::ceil(longest / micro_edge_mm)));
+            patch.micropolygons += n * n;
             patch.triangles.push_back(order[q]);
             patch.zmin = std::min(patch.zmin, boxes[order[q]].min.z);
             patch.zmax = std::max(patch.zmax, boxes[order[q]].max.z);
@@ -407,19 +423,49 @@ void VoxelJob::Impl::make_plan() {
   fixed += per_thread * 2;  // rows of this machine's threads (two cores); more threads add theirs
   fixed += kProcessBaseBytes;
   plan.budget_bytes = options.memory_budget_bytes ? options.memory_budget_bytes : world.memory_budget_mb << 20;
-  bool any_micro = false;
-  for (const Shape& s : shapes) any_micro = any_micro || s.plan.surface_phase;
-  plan.cache_bytes = any_micro ? std::max<std::size_t>(plan.budget_bytes / 4, 16u << 20) : 0;
-  const std::size_t index_bytes = any_micro ? plan.cache_bytes / 2 : 0;  // per-slab index over cached patches
-  const std::size_t left = plan.budget_bytes > fixed + plan.cache_bytes + index_bytes
-                               ? plan.budget_bytes - fixed - plan.cache_bytes - index_bytes
-                               : 0;
-  // Each slab layer costs a slice of bytes and the per-shape runs of that layer.
-  const int max_layers = std::max(1, options.max_slab_layers);
-  plan.slab_layers = static_cast<int>(std::clamp<std::size_t>(left / std::max<std::size_t>(slice, 1), 1, max_layers));
-  plan.slab_layers = std::min(plan.slab_layers, g.nz);
+  // Micropolygon memory of the busiest slab for a slab height: the patches each slab needs
+  // (carry range and query band, as run_slab picks them), priced per micropolygon.
+  auto micro_peak = [&](int layers, double& cache_part, double& transient_part) {
+    cache_part = transient_part = 0;
+    for (int s0 = 0; s0 < g.nz; s0 += layers) {
+      const int s1 = std::min(g.nz, s0 + layers);
+      double cache_now = 0, transient_now = 0;
+      for (const Shape& s : shapes) {
+        if (!s.plan.surface_phase || s.plan.k1 <= s0 || s.plan.k0 >= s1) continue;
+        const int a = std::max(s0, s.plan.k0), b = std::min(s1, s.plan.k1);
+        const double carry_lo = g.origin.z + (a - 0.5) * g.dz, carry_hi = g.origin.z + (b - 0.5) * g.dz;
+        const double reach = s.plan.surface_queries ? s.plan.reach_mm : -kInf;
+        const double band_lo = g.origin.z + s0 * g.dz - reach, band_hi = g.origin.z + s1 * g.dz + reach;
+        const int outs = s.program->out_columns();
+        for (const Patch& patch : s.patches) {
+          const bool carry = patch.zmax >= carry_lo && patch.zmin <= carry_hi;
+          const bool band = s.plan.surface_queries && patch.zmax >= band_lo && patch.zmin <= band_hi;
+          if (!carry && !band) continue;
+          cache_now += static_cast<double>(patch.micropolygons) * cache_bytes_per_micropolygon(outs);
+          transient_now += static_cast<double>(patch.micropolygons) * transient_bytes_per_micropolygon(outs);
+        }
+      }
+      cache_part = std::max(cache_part, cache_now);
+      transient_part = std::max(transient_part, transient_now);
+    }
+  };
+  // The tallest slab (up to max_slab_layers) whose slices and micropolygons fit the budget.
+  const int max_layers = std::max(1, std::min(options.max_slab_layers, g.nz));
+  double cache_part = 0, transient_part = 0;
+  plan.slab_layers = 1;
+  for (int layers = max_layers; layers >= 1; layers = layers > 8 ? layers * 3 / 4 : layers - 1) {
+    micro_peak(layers, cache_part, transient_part);
+    const double need = static_cast<double>(fixed) + static_cast<double>(slice) * layers + 1.25 * cache_part + transient_part;
+    if (need <= static_cast<double>(plan.budget_bytes) || layers == 1) {
+      plan.slab_layers = layers;
+      break;
+    }
+  }
+  // The cache holds the busiest slab's patches with a quarter to spare for reuse across slabs.
+  plan.cache_bytes = cache_part > 0 ? std::max<std::size_t>(static_cast<std::size_t>(1.25 * cache_part), 16u << 20) : 0;
   plan.slab_count = (g.nz + plan.slab_layers - 1) / plan.slab_layers;
-  plan.estimated_bytes = fixed + plan.cache_bytes + index_bytes + slice * static_cast<std::size_t>(plan.slab_layers);
+  plan.estimated_bytes = fixed + plan.cache_bytes + static_cast<std::size_t>(transient_part) +
+                         slice * static_cast<std::size_t>(plan.slab_layers);
   plan.shapes.clear();
   for (const Shape& s : shapes) plan.shapes.push_back(s.plan);
 }
@@ -568,8 +614,11 @@ void VoxelJob::Impl::run_slab(int k0, int k1, std::vector<Slice>& slices, JobSta
     SlabOptions so;
     so.winding_below = &s.winding;
     so.keep_winding_top = true;
-    MeshVoxelizer vox(micro, s.grid, Vec3d{0, 0, 0});
-    act.runs = vox.voxelize(act.k0, act.k1, so);
+    {  // freed before the index is built
+      const MeshVoxelizer vox(micro, s.grid, Vec3d{0, 0, 0});
+      micro = Mesh{};
+      act.runs = vox.voxelize(act.k0, act.k1, so);
+    }
     s.winding = std::move(act.runs.winding_top);
     act.runs.winding_top = {};
     stats.voxelize_s += seconds_since(t_vox);

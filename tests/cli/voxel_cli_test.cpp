@@ -39,13 +39,22 @@ TEST_P(VoxelGallery, RendersAtPreviewResolution) {
   const auto& run = report["run"];
   EXPECT_GT(run["shape_voxels"].get<long>(), 1000);
   for (const char* m : c.materials) EXPECT_GT(run["material_voxels"][m].get<long>(), 100) << c.name << " " << m;
-  // One PNG per layer, a 3MF and at least one STL.
+  // One PNG per layer, and every other backend the world asks for.
   const long layers = report["grid"]["nz"].get<long>();
   long pngs = 0;
   for (const auto& e : fs::directory_iterator(dir / "slices")) pngs += e.path().extension() == ".png";
   EXPECT_EQ(pngs, layers);
-  EXPECT_TRUE(fs::exists(dir / "meshes" / "part.3mf"));
   EXPECT_EQ(run["slices"].get<long>(), layers);
+  const auto world = nlohmann::json::parse(test::read_bytes(gallery(c.name)));
+  const auto& output = world["output"];
+  if (output.contains("meshes")) EXPECT_TRUE(fs::exists(dir / "meshes" / "part.3mf")) << c.name;
+  if (output.contains("grabcad")) EXPECT_GT(fs::file_size(dir / output["grabcad"].get<std::string>()), 1000u) << c.name;
+  if (output.contains("raw")) {
+    // Header + nz slices of ceil(nx * ny / 2) bytes.
+    const auto& g = report["grid"];
+    const std::uintmax_t slice = (g["nx"].get<std::uintmax_t>() * g["ny"].get<std::uintmax_t>() + 1) / 2;
+    EXPECT_GT(fs::file_size(dir / output["raw"].get<std::string>()), slice * static_cast<std::uintmax_t>(layers)) << c.name;
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(
