@@ -86,8 +86,7 @@ struct FarBlocks {
 // misses; lanes in far blocks miss without a search, exactly as the search would have.
 class SlabHost final : public openfl::TextureHost {
  public:
-  SlabHost(std::vector<openfl::Texture> textures, int attribute_count)
-      : openfl::TextureHost(std::move(textures)), attribute_count_(attribute_count) {}
+  explicit SlabHost(std::vector<openfl::Texture> textures) : openfl::TextureHost(std::move(textures)) {}
   void set_index(const SurfaceIndex* index, const FarBlocks* far = nullptr) {
     index_ = index;
     far_ = far;
@@ -129,12 +128,10 @@ class SlabHost final : public openfl::TextureHost {
       for (std::size_t q = 0; q < m; ++q) columns[c][near[q]] = sub_cols[c][q];
     }
   }
-  int attribute_count() const { return attribute_count_; }
 
  private:
   const SurfaceIndex* index_ = nullptr;
   const FarBlocks* far_ = nullptr;
-  int attribute_count_;
 };
 
 // A group of base triangles tessellated together (one call, so its micropolygons never depend on
@@ -281,7 +278,7 @@ void VoxelJob::Impl::setup(RunContext* context) {
           const std::string& path = fab.values.texts[static_cast<std::size_t>(shape.program->texture_uniform(t))];
           textures.push_back(openfl::Texture::load(path, fab.texture_wraps[static_cast<std::size_t>(t)]));
         }
-        shape.host = std::make_unique<SlabHost>(std::move(textures), shape.program->out_columns());
+        shape.host = std::make_unique<SlabHost>(std::move(textures));
       }
       // Bounds: per base triangle, displaced when there is a surface phase.
       std::vector<BoundingBox> boxes;
