@@ -29,8 +29,6 @@ find_package(nlohmann_json 3.10 REQUIRED)
 find_package(CLI11 2.1 REQUIRED)
 # Clipper 6.4 (Debian's libpolyclipping-dev): polygon offsetting and clipping for toolpaths.
 pkg_check_modules(POLYCLIPPING REQUIRED IMPORTED_TARGET polyclipping)
-# Embree 3 (libembree-dev): BVH point queries for the voxel pipeline's nearest-surface queries.
-find_package(embree 3.13 REQUIRED)
 
 if(FABFORGE_BUILD_TESTS)
   find_package(GTest REQUIRED)

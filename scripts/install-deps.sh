@@ -28,7 +28,6 @@ packages=(
   nlohmann-json3-dev                                                # JSON output and input
   libcli11-dev                                                      # command line
   libpolyclipping-dev                                               # Clipper: polygon offsets (toolpath)
-  libembree-dev                                                     # Embree: nearest-surface queries (voxel)
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
   prusa-slicer                       # interop tests: a real slicer must accept our STL and 3MF

@@ -1,12 +1,11 @@
 #include "fabforge/voxel/nearest.hpp"
 
-#include <embree3/rtcore.h>
-
 #include <algorithm>
 #include <array>
 #include <bit>
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <string>
 #include <tuple>
 #include <utility>
@@ -125,59 +124,349 @@ Vec3d normalized_or_zero(Vec3d v) {
 
 Vec3f to_float(Vec3d v) { return {static_cast<float>(v.x), static_cast<float>(v.y), static_cast<float>(v.z)}; }
 
-struct DeviceDeleter {
-  void operator()(RTCDeviceTy* d) const { rtcReleaseDevice(d); }
+// ---- The hierarchy ----
+
+constexpr std::uint32_t kLeafTriangles = 4;
+// A part enters the top level as its subtrees of about this many triangles (or fewer, deeper
+// down), so that the top level sorts pieces of surface, not whole parts: a part may be any shape
+// (a ring of micropolygons around a shape, for one), its subtrees are compact.
+constexpr std::uint32_t kEntryTriangles = 128;
+// Ranges up to this size get exact bounds (box and plane slab over their own vertices); larger
+// ones the union of their children's, which costs nothing extra.
+constexpr std::uint32_t kExactBoundsLimit = 256;
+// Nodes deeper than this split by count (depth stays bounded whatever the distribution).
+constexpr int kMaxMiddleDepth = 24;
+constexpr std::int32_t kNoChild = std::numeric_limits<std::int32_t>::min();
+constexpr int kLeafCountBits = 3;  // a leaf child holds ~(first << 3 | count), count <= 7
+constexpr float kFloatInf = std::numeric_limits<float>::infinity();
+
+// Four children's bounds, structure of arrays, in the hierarchy's local frame (mm from `origin`).
+// A child is a node (child >= 0), a leaf (child < 0, ~child = first << kLeafCountBits | count:
+// items [first, first + count) of the hierarchy's order) or absent (kNoChild). Three cache lines.
+struct alignas(64) Node4 {
+  float bmin[3][4], bmax[3][4];
+  float n[3][4], lo[4], hi[4];  // plane slab: lo <= n . x <= hi for every point x of the child
+  std::int32_t child[4];
 };
-struct SceneDeleter {
-  void operator()(RTCSceneTy* s) const { rtcReleaseScene(s); }
+static_assert(sizeof(Node4) == 192);
+
+// Bounds of a range while building: the box and slab as stored, plus the area-weighted normal sum
+// (double) that a parent's slab normal is made from.
+struct ChildBounds {
+  float bmin[3], bmax[3], n[3], lo, hi;
+  double nsum[3];
 };
 
-void check_device(RTCDevice device, const char* what) {
-  const RTCError e = rtcGetDeviceError(device);
-  if (e != RTC_ERROR_NONE) {
-    throw runtime_error(std::string("surface index: Embree failed to ") + what + " (error " +
-                        std::to_string(static_cast<int>(e)) + ")");
+float round_down(double v) {
+  float f = static_cast<float>(v);
+  if (static_cast<double>(f) > v) f = std::nextafter(f, -kFloatInf);
+  return f;
+}
+float round_up(double v) {
+  float f = static_cast<float>(v);
+  if (static_cast<double>(f) < v) f = std::nextafter(f, kFloatInf);
+  return f;
+}
+
+// A bounds accumulator over points (and, for triangles, an area-weighted normal).
+struct BoundsBuilder {
+  Vec3d lo{kInfD, kInfD, kInfD}, hi{-kInfD, -kInfD, -kInfD};
+  Vec3d normal_sum{0, 0, 0};
+  static constexpr double kInfD = std::numeric_limits<double>::infinity();
+  void add_point(Vec3d p) {
+    lo = {std::min(lo.x, p.x), std::min(lo.y, p.y), std::min(lo.z, p.z)};
+    hi = {std::max(hi.x, p.x), std::max(hi.y, p.y), std::max(hi.z, p.z)};
   }
+};
+
+struct Bvh {
+  Vec3d origin{0, 0, 0};
+  float margin = 0;  // absolute allowance for float rounding in the bounds tests, mm
+  std::vector<Node4> nodes;
+  ChildBounds all{};  // bounds of everything, local frame
+
+  std::size_t bytes() const { return nodes.capacity() * sizeof(Node4); }
+};
+
+ChildBounds finish_bounds(const BoundsBuilder& b, const Vec3d& normal, double plane_lo, double plane_hi, bool plane) {
+  ChildBounds out;
+  const double lo[3] = {b.lo.x, b.lo.y, b.lo.z}, hi[3] = {b.hi.x, b.hi.y, b.hi.z};
+  for (int a = 0; a < 3; ++a) {
+    out.bmin[a] = round_down(lo[a]);
+    out.bmax[a] = round_up(hi[a]);
+  }
+  out.n[0] = plane ? static_cast<float>(normal.x) : 0.0f;
+  out.n[1] = plane ? static_cast<float>(normal.y) : 0.0f;
+  out.n[2] = plane ? static_cast<float>(normal.z) : 0.0f;
+  out.lo = plane ? round_down(plane_lo) : -kFloatInf;
+  out.hi = plane ? round_up(plane_hi) : kFloatInf;
+  out.nsum[0] = b.normal_sum.x;
+  out.nsum[1] = b.normal_sum.y;
+  out.nsum[2] = b.normal_sum.z;
+  return out;
+}
+
+// The bounds of a union of children: the union of their boxes, and a slab around the summed normal
+// over the children's boxes (conservative: every point of a child lies in its box).
+ChildBounds merge_bounds(const ChildBounds* kids, int count) {
+  BoundsBuilder b;
+  for (int c = 0; c < count; ++c) {
+    b.add_point({kids[c].bmin[0], kids[c].bmin[1], kids[c].bmin[2]});
+    b.add_point({kids[c].bmax[0], kids[c].bmax[1], kids[c].bmax[2]});
+    b.normal_sum = b.normal_sum + Vec3d{kids[c].nsum[0], kids[c].nsum[1], kids[c].nsum[2]};
+  }
+  const Vec3d n = to_double(to_float(normalized_or_zero(b.normal_sum)));
+  const bool plane = n.x != 0 || n.y != 0 || n.z != 0;
+  double plo = std::numeric_limits<double>::infinity(), phi = -plo;
+  if (plane) {
+    const double na[3] = {n.x, n.y, n.z};
+    for (int c = 0; c < count; ++c) {
+      double lo = 0, hi = 0;
+      for (int a = 0; a < 3; ++a) {
+        const double u = na[a] * kids[c].bmin[a], v = na[a] * kids[c].bmax[a];
+        lo += std::min(u, v);
+        hi += std::max(u, v);
+      }
+      plo = std::min(plo, lo);
+      phi = std::max(phi, hi);
+    }
+    // The sums above were rounded: widen by a relative hair.
+    const double slack = 1e-12 * (std::abs(plo) + std::abs(phi) + 1);
+    plo -= slack;
+    phi += slack;
+  }
+  return finish_bounds(b, n, plo, phi, plane);
+}
+
+// Builds a 4-wide hierarchy over items [0, n) with centroids `centroid` (local frame). `order`
+// receives the item order (leaves are ranges of it); `bounds(first, count)` gives the exact bounds
+// of order[first .. first + count) (called for ranges up to kExactBoundsLimit items). Splits at the
+// middle of the longest axis of the centroids' box (a split by count would cut clusters: the two
+// sides of a ring of surface end up in one leaf as wide as the ring, which every query inside the
+// ring then opens); a median split, ties by item index, where the middle leaves one side empty
+// or the tree gets deep. Deterministic.
+template <class BoundsOf>
+void build_bvh(Bvh& bvh, const std::vector<Vec3f>& centroid, std::vector<std::uint32_t>& order, std::uint32_t leaf_size,
+               BoundsOf&& bounds) {
+  const auto n = static_cast<std::uint32_t>(centroid.size());
+  if (n >= (std::uint32_t{1} << (31 - kLeafCountBits))) throw input_error("surface index: too many items for one hierarchy");
+  order.resize(n);
+  for (std::uint32_t i = 0; i < n; ++i) order[i] = i;
+  bvh.nodes.clear();
+  bvh.nodes.reserve(n / leaf_size / 2 + 1);
+  struct Range {
+    std::uint32_t b, e;
+    std::uint32_t size() const { return e - b; }
+  };
+  auto split = [&](Range r, Range& left, Range& right, int depth) {
+    float lo[3] = {kFloatInf, kFloatInf, kFloatInf}, hi[3] = {-kFloatInf, -kFloatInf, -kFloatInf};
+    for (std::uint32_t i = r.b; i < r.e; ++i) {
+      const Vec3f& c = centroid[order[i]];
+      lo[0] = std::min(lo[0], c.x);
+      hi[0] = std::max(hi[0], c.x);
+      lo[1] = std::min(lo[1], c.y);
+      hi[1] = std::max(hi[1], c.y);
+      lo[2] = std::min(lo[2], c.z);
+      hi[2] = std::max(hi[2], c.z);
+    }
+    int axis = 0;
+    for (int a = 1; a < 3; ++a) {
+      if (hi[a] - lo[a] > hi[axis] - lo[axis]) axis = a;
+    }
+    if (depth < kMaxMiddleDepth && hi[axis] > lo[axis]) {
+      const float middle = 0.5f * (lo[axis] + hi[axis]);
+      auto below = [&](std::uint32_t i) {
+        const Vec3f& c = centroid[i];
+        return (axis == 0 ? c.x : axis == 1 ? c.y : c.z) < middle;
+      };
+      // Stable, so the order (and the tree) depends only on the input.
+      const auto at = std::stable_partition(order.begin() + r.b, order.begin() + r.e, below);
+      const auto mid = static_cast<std::uint32_t>(at - order.begin());
+      if (mid > r.b && mid < r.e) {
+        left = {r.b, mid};
+        right = {mid, r.e};
+        return;
+      }
+    }
+    const std::uint32_t mid = r.b + r.size() / 2;
+    auto by = [&](auto key) {
+      std::nth_element(order.begin() + r.b, order.begin() + mid, order.begin() + r.e, [&](std::uint32_t x, std::uint32_t y) {
+        const float cx = key(centroid[x]), cy = key(centroid[y]);
+        return cx != cy ? cx < cy : x < y;
+      });
+    };
+    if (axis == 0) by([](const Vec3f& c) { return c.x; });
+    if (axis == 1) by([](const Vec3f& c) { return c.y; });
+    if (axis == 2) by([](const Vec3f& c) { return c.z; });
+    left = {r.b, mid};
+    right = {mid, r.e};
+  };
+  // Fills node `index` with the (up to four) children of range r; returns r's bounds.
+  auto fill = [&](auto&& self, std::size_t index, Range r, int depth) -> ChildBounds {
+    Range groups[4] = {r, {}, {}, {}};
+    int count = 1;
+    while (count < 4) {
+      int widest = -1;
+      for (int g = 0; g < count; ++g) {
+        if (groups[g].size() > leaf_size && (widest < 0 || groups[g].size() > groups[widest].size())) widest = g;
+      }
+      if (widest < 0) break;
+      Range left, right;
+      split(groups[widest], left, right, depth);
+      groups[widest] = left;
+      groups[count++] = right;
+    }
+    std::sort(groups, groups + count, [](const Range& x, const Range& y) { return x.b < y.b; });
+    ChildBounds kids[4];
+    std::int32_t child[4] = {kNoChild, kNoChild, kNoChild, kNoChild};
+    for (int c = 0; c < count; ++c) {
+      if (groups[c].size() <= leaf_size) {
+        kids[c] = bounds(groups[c].b, groups[c].size());
+        child[c] = ~static_cast<std::int32_t>((groups[c].b << kLeafCountBits) | groups[c].size());
+      } else {
+        const std::size_t next = bvh.nodes.size();
+        bvh.nodes.emplace_back();
+        child[c] = static_cast<std::int32_t>(next);
+        kids[c] = self(self, next, groups[c], depth + 1);
+        if (groups[c].size() <= kExactBoundsLimit) kids[c] = bounds(groups[c].b, groups[c].size());
+      }
+    }
+    Node4& node = bvh.nodes[index];
+    for (int c = 0; c < 4; ++c) {
+      node.child[c] = child[c];
+      if (c >= count) {
+        for (int a = 0; a < 3; ++a) {
+          node.bmin[a][c] = kFloatInf;
+          node.bmax[a][c] = -kFloatInf;
+          node.n[a][c] = 0;
+        }
+        node.lo[c] = -kFloatInf;
+        node.hi[c] = kFloatInf;
+        continue;
+      }
+      for (int a = 0; a < 3; ++a) {
+        node.bmin[a][c] = kids[c].bmin[a];
+        node.bmax[a][c] = kids[c].bmax[a];
+        node.n[a][c] = kids[c].n[a];
+      }
+      node.lo[c] = kids[c].lo;
+      node.hi[c] = kids[c].hi;
+    }
+    return merge_bounds(kids, count);
+  };
+  bvh.nodes.emplace_back();
+  bvh.all = fill(fill, 0, Range{0, n}, 0);
+}
+
+#if defined(__GNUC__)
+using F4 = float __attribute__((vector_size(16)));
+inline F4 load4(const float* p) {
+  F4 v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+inline F4 max4(F4 a, F4 b) { return a > b ? a : b; }
+// The squared lower bounds of the distance from (px, py, pz) (local frame) to the four children.
+inline void child_bounds2(const Node4& node, float px, float py, float pz, float out[4]) {
+  const F4 x = {px, px, px, px}, y = {py, py, py, py}, z = {pz, pz, pz, pz}, zero = {0, 0, 0, 0};
+  const F4 dx = max4(max4(load4(node.bmin[0]) - x, x - load4(node.bmax[0])), zero);
+  const F4 dy = max4(max4(load4(node.bmin[1]) - y, y - load4(node.bmax[1])), zero);
+  const F4 dz = max4(max4(load4(node.bmin[2]) - z, z - load4(node.bmax[2])), zero);
+  const F4 s = load4(node.n[0]) * x + load4(node.n[1]) * y + load4(node.n[2]) * z;
+  const F4 pd = max4(max4(load4(node.lo) - s, s - load4(node.hi)), zero);
+  const F4 r = max4(dx * dx + dy * dy + dz * dz, pd * pd);
+  std::memcpy(out, &r, sizeof r);
+}
+#else
+inline void child_bounds2(const Node4& node, float px, float py, float pz, float out[4]) {
+  for (int c = 0; c < 4; ++c) {
+    const float dx = std::max(std::max(node.bmin[0][c] - px, px - node.bmax[0][c]), 0.0f);
+    const float dy = std::max(std::max(node.bmin[1][c] - py, py - node.bmax[1][c]), 0.0f);
+    const float dz = std::max(std::max(node.bmin[2][c] - pz, pz - node.bmax[2][c]), 0.0f);
+    const float s = node.n[0][c] * px + node.n[1][c] * py + node.n[2][c] * pz;
+    const float pd = std::max(std::max(node.lo[c] - s, s - node.hi[c]), 0.0f);
+    out[c] = std::max(dx * dx + dy * dy + dz * dz, pd * pd);
+  }
+}
+#endif
+
+// Depth-first, nearest child first. `radius()` is the current search radius (mm; children whose
+// bound exceeds it, with the rounding allowance, are skipped); `leaf(first, count)` handles a
+// leaf and returns true to stop the whole traversal.
+template <class Radius, class Leaf>
+bool traverse(const Bvh& bvh, Vec3d p, Radius&& radius, Leaf&& leaf, std::int32_t root = 0) {
+  const float px = static_cast<float>(p.x - bvh.origin.x);
+  const float py = static_cast<float>(p.y - bvh.origin.y);
+  const float pz = static_cast<float>(p.z - bvh.origin.z);
+  struct Entry {
+    std::int32_t child;
+    float bound2;
+  };
+  Entry stack[256];
+  int top = 0;
+  stack[top++] = {root, 0.0f};
+  auto limit2 = [&] {
+    const float r = radius();
+    if (!(r < kFloatInf)) return kFloatInf;
+    const float l = r * (1 + 1e-5f) + bvh.margin;
+    return l * l;
+  };
+  const Node4* nodes = bvh.nodes.data();
+  while (top > 0) {
+    const Entry e = stack[--top];
+    if (e.bound2 > limit2()) continue;
+    if (e.child < 0) {
+      const auto code = static_cast<std::uint32_t>(~e.child);
+      if (leaf(code >> kLeafCountBits, code & ((1u << kLeafCountBits) - 1))) return true;
+      continue;
+    }
+    const Node4& node = nodes[e.child];
+    const float l2 = limit2();
+    float b2[4];
+    child_bounds2(node, px, py, pz, b2);
+    Entry kids[4];
+    int k = 0;
+    for (int c = 0; c < 4; ++c) {
+      if (node.child[c] == kNoChild || b2[c] > l2) continue;
+      // Insert by bound, farthest first (so the nearest is popped first).
+      int at = k++;
+      while (at > 0 && kids[at - 1].bound2 < b2[c]) {
+        kids[at] = kids[at - 1];
+        --at;
+      }
+      kids[at] = {node.child[c], b2[c]};
+    }
+    for (int c = 0; c < k; ++c) {
+      if (kids[c].child >= 0) __builtin_prefetch(nodes + kids[c].child);
+      stack[top++] = kids[c];
+    }
+  }
+  return false;
 }
 
 }  // namespace
 
-struct SurfaceIndex::Impl {
-  SurfaceMesh mesh;
-  SurfaceIndexOptions options;
-  std::vector<Vec3f> face_normal;              // unit, or zero for a degenerate triangle
-  std::vector<std::uint8_t> degenerate;        // per triangle
-  std::vector<std::array<std::uint32_t, 3>> tri_edge;    // pseudo-normal index of ab, bc, ca
-  std::vector<std::array<std::uint32_t, 3>> tri_vertex;  // pseudo-normal index of a, b, c
-  std::vector<Vec3f> edge_normal;              // angle-weighted (sum of face normals)
-  std::vector<Vec3f> vertex_normal;            // angle-weighted
-  std::unique_ptr<RTCDeviceTy, DeviceDeleter> device;
-  std::unique_ptr<RTCSceneTy, SceneDeleter> scene;
+// ---- SurfacePart ----
 
-  void validate() const;
-  void build_pseudo_normals();
-  void build_bvh();
-
-  struct Hit {
-    std::int64_t triangle = -1;
-    Closest closest;
-  };
-  // `hint`: a triangle likely to be near p (the previous lane's), or -1. It only bounds the
-  // initial search radius, so it changes the speed, never the result.
-  Hit nearest(Vec3d p, std::int64_t hint) const;
-  struct QueryState {
-    const Impl* impl;
-    Vec3d p;
-    double max_d2;
-    std::int64_t best = -1;
-    Closest closest;
-  };
-  static bool point_query_callback(RTCPointQueryFunctionArguments* args);
-  // Writes lane i of the requested columns.
-  void fill(const Hit& hit, Vec3d p, std::size_t i, float* const* columns, int column_count) const;
+// A subtree through which a part enters a top level: a child slot's reference and bounds.
+struct PartEntry {
+  std::int32_t child;
+  ChildBounds bounds;  // the part's local frame
 };
 
-void SurfaceIndex::Impl::validate() const {
+struct SurfacePart::Impl {
+  SurfaceMesh mesh;                      // triangles in hierarchy order
+  std::vector<std::uint32_t> original;   // hierarchy order -> the caller's triangle index
+  std::vector<std::uint8_t> degenerate;  // per triangle (hierarchy order)
+  Bvh bvh;
+  std::vector<PartEntry> entries;        // subtrees of about kEntryTriangles triangles, covering all
+
+  Vec3d vertex(std::uint32_t v) const { return to_double(mesh.positions[v]); }
+};
+
+namespace {
+
+void validate_surface(const SurfaceMesh& mesh) {
   const std::size_t nv = mesh.positions.size();
   if (mesh.triangles.empty()) throw input_error("surface index: the surface has no triangles");
   if (mesh.normals.size() != nv) {
@@ -202,6 +491,167 @@ void SurfaceIndex::Impl::validate() const {
       }
     }
   }
+  if (mesh.triangles.size() > std::numeric_limits<std::uint32_t>::max() / 2) {
+    throw input_error("surface index: more than 2^31 triangles in one surface");
+  }
+}
+
+}  // namespace
+
+SurfacePart::SurfacePart(SurfaceMesh mesh) : impl_(std::make_unique<Impl>()) {
+  validate_surface(mesh);
+  Impl& im = *impl_;
+  const std::size_t nt = mesh.triangles.size();
+  // Local frame: the centre of the vertices' box, so bounds tests in float stay precise.
+  BoundsBuilder all;
+  for (const Vec3f& v : mesh.positions) all.add_point(to_double(v));
+  Bvh& bvh = im.bvh;
+  bvh.origin = (all.lo + all.hi) * 0.5;
+  const double extent = std::max({all.hi.x - all.lo.x, all.hi.y - all.lo.y, all.hi.z - all.lo.z, 0.0});
+  bvh.margin = static_cast<float>(1e-6 * (1 + extent));
+  std::vector<Vec3f> centroid(nt);
+  for (std::size_t t = 0; t < nt; ++t) {
+    const Triangle& tri = mesh.triangles[t];
+    const Vec3d c = (to_double(mesh.positions[tri[0]]) + to_double(mesh.positions[tri[1]]) +
+                     to_double(mesh.positions[tri[2]])) * (1.0 / 3.0) - bvh.origin;
+    centroid[t] = to_float(c);
+  }
+  std::vector<std::uint32_t> order;
+  const auto& tris = mesh.triangles;
+  const auto& pos = mesh.positions;
+  auto bounds = [&](std::uint32_t first, std::uint32_t count) {
+    BoundsBuilder b;
+    for (std::uint32_t q = first; q < first + count; ++q) {
+      const Triangle& tri = tris[order[q]];
+      const Vec3d a = to_double(pos[tri[0]]) - bvh.origin, bb = to_double(pos[tri[1]]) - bvh.origin,
+                  c = to_double(pos[tri[2]]) - bvh.origin;
+      b.add_point(a);
+      b.add_point(bb);
+      b.add_point(c);
+      b.normal_sum = b.normal_sum + cross(bb - a, c - a);
+    }
+    const Vec3d n = normalized_or_zero(b.normal_sum);
+    const bool plane = n.x != 0 || n.y != 0 || n.z != 0;
+    // The slab over the float normal's exact value, so that lo <= n . x <= hi holds exactly.
+    const Vec3d nf = to_double(to_float(n));
+    double plo = std::numeric_limits<double>::infinity(), phi = -plo;
+    if (plane) {
+      for (std::uint32_t q = first; q < first + count; ++q) {
+        for (std::uint32_t v : tris[order[q]]) {
+          const double s = dot(nf, to_double(pos[v]) - bvh.origin);
+          plo = std::min(plo, s);
+          phi = std::max(phi, s);
+        }
+      }
+    }
+    return finish_bounds(b, nf, plo, phi, plane);
+  };
+  build_bvh(bvh, centroid, order, kLeafTriangles, bounds);
+  // Triangles in hierarchy order, so a leaf is a contiguous range.
+  std::vector<Triangle> sorted(nt);
+  im.original = order;
+  im.degenerate.resize(nt);
+  for (std::size_t q = 0; q < nt; ++q) {
+    sorted[q] = tris[order[q]];
+    const Vec3d a = to_double(pos[sorted[q][0]]);
+    const Vec3d n = cross(to_double(pos[sorted[q][1]]) - a, to_double(pos[sorted[q][2]]) - a);
+    im.degenerate[q] = (n.x == 0 && n.y == 0 && n.z == 0) ? 1 : 0;
+  }
+  mesh.triangles = std::move(sorted);
+  im.mesh = std::move(mesh);
+  // Entries: the children at the depth where median splits leave about kEntryTriangles each.
+  int depth = 0;
+  for (std::size_t size = nt; size > kEntryTriangles && depth < 12; size /= 4) ++depth;
+  auto collect = [&](auto&& self, std::int32_t node, int level) -> void {
+    const Node4& n = bvh.nodes[static_cast<std::size_t>(node)];
+    for (int c = 0; c < 4; ++c) {
+      if (n.child[c] == kNoChild) continue;
+      if (n.child[c] >= 0 && level + 1 < depth) {
+        self(self, n.child[c], level + 1);
+        continue;
+      }
+      PartEntry e;
+      e.child = n.child[c];
+      for (int a = 0; a < 3; ++a) {
+        e.bounds.bmin[a] = n.bmin[a][c];
+        e.bounds.bmax[a] = n.bmax[a][c];
+        e.bounds.n[a] = n.n[a][c];
+        e.bounds.nsum[a] = 0;
+      }
+      e.bounds.lo = n.lo[c];
+      e.bounds.hi = n.hi[c];
+      im.entries.push_back(e);
+    }
+  };
+  if (depth == 0) {
+    im.entries.push_back(PartEntry{0, bvh.all});
+  } else {
+    collect(collect, 0, 0);
+  }
+}
+
+SurfacePart::~SurfacePart() = default;
+SurfacePart::SurfacePart(SurfacePart&&) noexcept = default;
+SurfacePart& SurfacePart::operator=(SurfacePart&&) noexcept = default;
+
+const SurfaceMesh& SurfacePart::mesh() const noexcept { return impl_->mesh; }
+
+std::size_t SurfacePart::bytes() const noexcept {
+  const SurfaceMesh& m = impl_->mesh;
+  return m.positions.capacity() * sizeof(Vec3f) + m.normals.capacity() * sizeof(Vec3f) +
+         m.attributes.capacity() * sizeof(float) + m.triangles.capacity() * sizeof(Triangle) +
+         impl_->original.capacity() * sizeof(std::uint32_t) + impl_->degenerate.capacity() + impl_->bvh.bytes() +
+         impl_->entries.capacity() * sizeof(PartEntry) + sizeof(Impl);
+}
+
+// ---- SurfaceIndex ----
+
+struct SurfaceIndex::Impl {
+  std::vector<std::shared_ptr<const SurfacePart>> parts;
+  std::vector<std::uint64_t> offsets;  // first global triangle index of each part
+  std::size_t triangles = 0;
+  int attribute_count = 0;
+  SurfaceIndexOptions options;
+  // The top level: over the parts' entry subtrees (one per leaf), global frame.
+  struct Item {
+    std::uint32_t part;
+    std::int32_t child;  // the entry's root in the part's hierarchy
+  };
+  std::vector<Item> items;
+  Bvh top;
+  std::vector<std::uint32_t> item_order;
+  // Pseudo-normals, single part and known_side == 0 only (hierarchy triangle order).
+  std::vector<std::array<std::uint32_t, 3>> tri_edge;    // pseudo-normal index of ab, bc, ca
+  std::vector<std::array<std::uint32_t, 3>> tri_vertex;  // pseudo-normal index of a, b, c
+  std::vector<Vec3f> edge_normal;                        // angle-weighted (sum of face normals)
+  std::vector<Vec3f> vertex_normal;                      // angle-weighted
+
+  void validate_options() const;
+  void build_top();
+  void build_pseudo_normals();
+
+  struct Hit {
+    std::int32_t part = -1;
+    std::uint32_t triangle = 0;  // in the part's hierarchy order
+    std::uint64_t index = 0;     // global, the caller's order
+    Closest closest;
+  };
+  // `hint`: a triangle likely to be near p (the previous lane's), or none. In exact mode it only
+  // bounds the search, so it changes the speed, never the result.
+  Hit nearest(Vec3d p, const Hit& hint) const;
+  bool any_within(Vec3d p, double radius) const;
+  // Writes lane i of the requested columns.
+  void fill(const Hit& hit, Vec3d p, std::size_t i, float* const* columns, int column_count) const;
+
+  Closest closest(const Hit& h, Vec3d p) const {
+    const SurfacePart::Impl& part = parts[static_cast<std::size_t>(h.part)]->impl();
+    const Triangle& tri = part.mesh.triangles[h.triangle];
+    return closest_on_triangle(p, part.vertex(tri[0]), part.vertex(tri[1]), part.vertex(tri[2]),
+                               part.degenerate[h.triangle] != 0);
+  }
+};
+
+void SurfaceIndex::Impl::validate_options() const {
   if (std::isnan(options.max_distance_mm) || options.max_distance_mm < 0) {
     throw usage_error("surface index: max_distance_mm must be >= 0");
   }
@@ -211,21 +661,62 @@ void SurfaceIndex::Impl::validate() const {
   if (options.known_side < -1 || options.known_side > 1) throw usage_error("surface index: known_side must be -1, 0 or 1");
 }
 
+void SurfaceIndex::Impl::build_top() {
+  offsets.clear();
+  items.clear();
+  triangles = 0;
+  for (const auto& part : parts) {
+    offsets.push_back(triangles);
+    triangles += part->mesh().triangles.size();
+  }
+  // Each entry's bounds moved to the global frame, rounded outward again (the sums with the part's
+  // origin were rounded); the margin from the extent.
+  double extent = 0;
+  std::vector<Vec3f> centroid;
+  std::vector<ChildBounds> boxes;
+  for (std::size_t q = 0; q < parts.size(); ++q) {
+    const SurfacePart::Impl& part = parts[q]->impl();
+    const Vec3d o = part.bvh.origin;
+    for (const PartEntry& e : part.entries) {
+      items.push_back({static_cast<std::uint32_t>(q), e.child});
+      BoundsBuilder bb;
+      bb.add_point(Vec3d{e.bounds.bmin[0], e.bounds.bmin[1], e.bounds.bmin[2]} + o);
+      bb.add_point(Vec3d{e.bounds.bmax[0], e.bounds.bmax[1], e.bounds.bmax[2]} + o);
+      const Vec3d n{e.bounds.n[0], e.bounds.n[1], e.bounds.n[2]};
+      const bool plane = n.x != 0 || n.y != 0 || n.z != 0;
+      const double shift = dot(n, o);
+      const double slack = 1e-12 * (std::abs(shift) + std::abs(double(e.bounds.lo)) + std::abs(double(e.bounds.hi)) + 1);
+      ChildBounds b = finish_bounds(bb, n, e.bounds.lo + shift - slack, e.bounds.hi + shift + slack, plane);
+      for (int a = 0; a < 3; ++a) {
+        b.bmin[a] = std::nextafter(b.bmin[a], -kFloatInf);
+        b.bmax[a] = std::nextafter(b.bmax[a], kFloatInf);
+      }
+      if (plane) {
+        b.lo = std::nextafter(b.lo, -kFloatInf);
+        b.hi = std::nextafter(b.hi, kFloatInf);
+      }
+      for (int a = 0; a < 3; ++a) b.nsum[a] = b.n[a];  // unit weight per entry, for merged slabs
+      boxes.push_back(b);
+      centroid.push_back(to_float((bb.lo + bb.hi) * 0.5));
+      extent = std::max({extent, std::abs(bb.lo.x), std::abs(bb.lo.y), std::abs(bb.lo.z), std::abs(bb.hi.x),
+                         std::abs(bb.hi.y), std::abs(bb.hi.z)});
+    }
+  }
+  top.origin = {0, 0, 0};
+  top.margin = static_cast<float>(1e-6 * (1 + extent));
+  std::vector<ChildBounds> kids;
+  build_bvh(top, centroid, item_order, 1, [&](std::uint32_t first, std::uint32_t count) {
+    if (count == 1) return boxes[item_order[first]];
+    kids.resize(count);
+    for (std::uint32_t q = 0; q < count; ++q) kids[q] = boxes[item_order[first + q]];
+    return merge_bounds(kids.data(), static_cast<int>(count));
+  });
+}
+
 void SurfaceIndex::Impl::build_pseudo_normals() {
+  const SurfaceMesh& mesh = parts.front()->mesh();
   const std::size_t nt = mesh.triangles.size();
   const std::size_t nv = mesh.positions.size();
-  if (options.known_side != 0) {  // face normals only: the side is known
-    face_normal.resize(nt);
-    degenerate.resize(nt);
-    for (std::size_t t = 0; t < nt; ++t) {
-      const Triangle& tri = mesh.triangles[t];
-      const Vec3d p0 = to_double(mesh.positions[tri[0]]);
-      const Vec3d n = normalized_or_zero(cross(to_double(mesh.positions[tri[1]]) - p0, to_double(mesh.positions[tri[2]]) - p0));
-      face_normal[t] = to_float(n);
-      degenerate[t] = (n.x == 0 && n.y == 0 && n.z == 0) ? 1 : 0;
-    }
-    return;
-  }
   // Weld by exact position: canonical id per vertex index.
   std::vector<std::uint32_t> order(nv);
   for (std::size_t v = 0; v < nv; ++v) order[v] = static_cast<std::uint32_t>(v);
@@ -242,8 +733,7 @@ void SurfaceIndex::Impl::build_pseudo_normals() {
   }
   const std::size_t n_canon = nv == 0 ? 0 : ids + 1;
 
-  face_normal.resize(nt);
-  degenerate.resize(nt);
+  std::vector<Vec3f> face_normal(nt);
   tri_vertex.resize(nt);
   std::vector<Vec3d> vsum(n_canon, Vec3d{0, 0, 0});
   for (std::size_t t = 0; t < nt; ++t) {
@@ -253,7 +743,6 @@ void SurfaceIndex::Impl::build_pseudo_normals() {
     const Vec3d n = normalized_or_zero(cross(p[1] - p[0], p[2] - p[0]));
     const bool degen = n.x == 0 && n.y == 0 && n.z == 0;
     face_normal[t] = to_float(n);
-    degenerate[t] = degen ? 1 : 0;
     for (int k = 0; k < 3; ++k) {
       tri_vertex[t][k] = canon[tri[k]];
       if (degen) continue;
@@ -298,107 +787,102 @@ void SurfaceIndex::Impl::build_pseudo_normals() {
   }
 }
 
-void SurfaceIndex::Impl::build_bvh() {
-  device.reset(rtcNewDevice(nullptr));
-  if (!device) throw runtime_error("surface index: Embree could not create a device");
-  scene.reset(rtcNewScene(device.get()));
-  check_device(device.get(), "create a scene");
-  rtcSetSceneBuildQuality(scene.get(), options.fast_build ? RTC_BUILD_QUALITY_LOW : RTC_BUILD_QUALITY_MEDIUM);
-  RTCGeometry geom = rtcNewGeometry(device.get(), RTC_GEOMETRY_TYPE_TRIANGLE);
-  check_device(device.get(), "create a geometry");
-  if (options.fast_build) rtcSetGeometryBuildQuality(geom, RTC_BUILD_QUALITY_LOW);
-  auto* vb = static_cast<float*>(rtcSetNewGeometryBuffer(geom, RTC_BUFFER_TYPE_VERTEX, 0, RTC_FORMAT_FLOAT3,
-                                                         3 * sizeof(float), mesh.positions.size()));
-  auto* ib = static_cast<std::uint32_t*>(rtcSetNewGeometryBuffer(geom, RTC_BUFFER_TYPE_INDEX, 0, RTC_FORMAT_UINT3,
-                                                                 3 * sizeof(std::uint32_t), mesh.triangles.size()));
-  if (vb == nullptr || ib == nullptr) {
-    rtcReleaseGeometry(geom);
-    check_device(device.get(), "allocate buffers");
-    throw runtime_error("surface index: Embree could not allocate buffers");
-  }
-  for (std::size_t v = 0; v < mesh.positions.size(); ++v) {
-    vb[3 * v] = mesh.positions[v].x;
-    vb[3 * v + 1] = mesh.positions[v].y;
-    vb[3 * v + 2] = mesh.positions[v].z;
-  }
-  std::memcpy(ib, mesh.triangles.data(), mesh.triangles.size() * sizeof(Triangle));
-  rtcCommitGeometry(geom);
-  rtcAttachGeometry(scene.get(), geom);
-  rtcReleaseGeometry(geom);
-  rtcCommitScene(scene.get());
-  check_device(device.get(), "build the BVH");
-}
-
-// Embree calls this for every triangle whose bounds reach the query sphere. Each triangle's
-// distance is computed independently of the others, and the winner is the least
-// (squared distance, triangle index), so the result does not depend on the visiting order. The
-// radius is shrunk to slightly above the best distance so equally close triangles are still seen.
-bool SurfaceIndex::Impl::point_query_callback(RTCPointQueryFunctionArguments* args) {
-  auto* st = static_cast<QueryState*>(args->userPtr);
-  const Impl& impl = *st->impl;
-  const std::uint32_t t = args->primID;
-  const Triangle& tri = impl.mesh.triangles[t];
-  const Closest c =
-      closest_on_triangle(st->p, to_double(impl.mesh.positions[tri[0]]), to_double(impl.mesh.positions[tri[1]]),
-                          to_double(impl.mesh.positions[tri[2]]), impl.degenerate[t] != 0);
-  if (c.d2 > st->max_d2) return false;
-  if (st->best >= 0 && (c.d2 > st->closest.d2 || (c.d2 == st->closest.d2 && t > st->best))) return false;
-  st->best = t;
-  st->closest = c;
-  const float tol = impl.options.tolerance_mm;
-  const float r = tol > 0 ? static_cast<float>(std::max(0.0, std::sqrt(c.d2) - tol))
-                          : static_cast<float>(std::sqrt(c.d2) * (1 + 1e-5) + 1e-7);
-  if (r < args->query->radius) {
-    args->query->radius = r;
-    return true;
-  }
-  return false;
-}
-
-SurfaceIndex::Impl::Hit SurfaceIndex::Impl::nearest(Vec3d p, std::int64_t hint) const {
-  QueryState st{this, p, 0, -1, Closest{}};
+SurfaceIndex::Impl::Hit SurfaceIndex::Impl::nearest(Vec3d p, const Hit& hint) const {
   const double maxd = options.max_distance_mm;
-  st.max_d2 = std::isinf(maxd) ? std::numeric_limits<double>::infinity() : maxd * maxd;
-  RTCPointQuery q;
-  q.x = static_cast<float>(p.x);
-  q.y = static_cast<float>(p.y);
-  q.z = static_cast<float>(p.z);
-  q.time = 0;
+  const double max_d2 = std::isinf(maxd) ? std::numeric_limits<double>::infinity() : maxd * maxd;
+  const double tol = options.tolerance_mm;
+  Hit best;
   // Slightly above the limit so that triangles exactly at max_distance_mm are still visited.
-  q.radius = std::isinf(maxd) ? std::numeric_limits<float>::infinity()
-                              : static_cast<float>(maxd * (1 + 1e-5) + 1e-7);
-  if (hint >= 0) {
-    const auto t = static_cast<std::size_t>(hint);
-    const Triangle& tri = mesh.triangles[t];
-    const Closest c = closest_on_triangle(p, to_double(mesh.positions[tri[0]]), to_double(mesh.positions[tri[1]]),
-                                          to_double(mesh.positions[tri[2]]), degenerate[t] != 0);
-    if (options.tolerance_mm > 0 && c.d2 <= st.max_d2) {
-      // Approximate mode: the hint is a candidate; only triangles closer by the tolerance matter.
-      st.best = hint;
-      st.closest = c;
-      q.radius = std::min(q.radius, static_cast<float>(std::max(0.0, std::sqrt(c.d2) - options.tolerance_mm)));
-    } else {
-      // The same margin as the callback's, so the hinted triangle and any tie are still visited.
-      q.radius = std::min(q.radius, static_cast<float>(std::sqrt(c.d2) * (1 + 1e-5) + 1e-7));
+  float radius = std::isinf(maxd) ? kFloatInf : static_cast<float>(maxd * (1 + 1e-5) + 1e-7);
+  auto shrink = [&] {
+    const double d = std::sqrt(best.closest.d2);
+    // Exact: a little above the best distance, so equally close triangles are still seen.
+    const float r = tol > 0 ? static_cast<float>(std::max(0.0, d - tol)) : static_cast<float>(d * (1 + 1e-5) + 1e-7);
+    radius = std::min(radius, r);
+  };
+  if (hint.part >= 0) {
+    const Closest c = closest(hint, p);
+    if (c.d2 <= max_d2) {
+      best = hint;
+      best.closest = c;
+      shrink();
     }
   }
-  RTCPointQueryContext ctx;
-  rtcInitPointQueryContext(&ctx);
-  rtcPointQuery(scene.get(), &q, &ctx, point_query_callback, &st);
-  return Hit{st.best, st.closest};
+  traverse(
+      top, p, [&] { return radius; },
+      [&](std::uint32_t first, std::uint32_t count) {
+        for (std::uint32_t q = first; q < first + count; ++q) {
+          const Item& item = items[item_order[q]];
+          const std::uint32_t pi = item.part;
+          const SurfacePart::Impl& part = parts[pi]->impl();
+          const std::uint64_t offset = offsets[pi];
+          traverse(
+              part.bvh, p, [&] { return radius; },
+              [&](std::uint32_t tf, std::uint32_t tc) {
+                for (std::uint32_t t = tf; t < tf + tc; ++t) {
+                  const Triangle& tri = part.mesh.triangles[t];
+                  const Closest c = closest_on_triangle(p, part.vertex(tri[0]), part.vertex(tri[1]),
+                                                        part.vertex(tri[2]), part.degenerate[t] != 0);
+                  if (c.d2 > max_d2) continue;
+                  const std::uint64_t index = offset + part.original[t];
+                  if (best.part >= 0 && (c.d2 > best.closest.d2 || (c.d2 == best.closest.d2 && index >= best.index))) {
+                    continue;
+                  }
+                  best.part = static_cast<std::int32_t>(pi);
+                  best.triangle = t;
+                  best.index = index;
+                  best.closest = c;
+                  shrink();
+                }
+                return false;
+              },
+              item.child);
+        }
+        return false;
+      });
+  return best;
+}
+
+bool SurfaceIndex::Impl::any_within(Vec3d p, double radius_mm) const {
+  const double r2 = radius_mm * radius_mm;
+  const float radius = static_cast<float>(radius_mm * (1 + 1e-5) + 1e-7);
+  return traverse(
+      top, p, [&] { return radius; },
+      [&](std::uint32_t first, std::uint32_t count) {
+        for (std::uint32_t q = first; q < first + count; ++q) {
+          const Item& item = items[item_order[q]];
+          const SurfacePart::Impl& part = parts[item.part]->impl();
+          const bool found = traverse(
+              part.bvh, p, [&] { return radius; },
+              [&](std::uint32_t tf, std::uint32_t tc) {
+                for (std::uint32_t t = tf; t < tf + tc; ++t) {
+                  const Triangle& tri = part.mesh.triangles[t];
+                  const Closest c = closest_on_triangle(p, part.vertex(tri[0]), part.vertex(tri[1]),
+                                                        part.vertex(tri[2]), part.degenerate[t] != 0);
+                  if (c.d2 <= r2) return true;
+                }
+                return false;
+              },
+              item.child);
+          if (found) return true;
+        }
+        return false;
+      });
 }
 
 void SurfaceIndex::Impl::fill(const Hit& hit, Vec3d p, std::size_t i, float* const* columns, int column_count) const {
   auto put = [&](int col, float value) {
     if (col < column_count && columns[col] != nullptr) columns[col][i] = value;
   };
-  const int na = mesh.attribute_count;
-  if (hit.triangle < 0) {
+  if (hit.part < 0) {
     put(openfl::kQuerySignedDistance, std::isfinite(p.x + p.y + p.z) ? options.miss_distance : kNaN);
     for (int col = 1; col < column_count; ++col) put(col, kNaN);
     return;
   }
-  const auto t = static_cast<std::size_t>(hit.triangle);
+  const SurfacePart::Impl& part = parts[static_cast<std::size_t>(hit.part)]->impl();
+  const SurfaceMesh& mesh = part.mesh;
+  const int na = mesh.attribute_count;
+  const std::size_t t = hit.triangle;
   const Triangle& tri = mesh.triangles[t];
   const double* w = hit.closest.bary;
   Vec3d q{0, 0, 0};
@@ -407,45 +891,67 @@ void SurfaceIndex::Impl::fill(const Hit& hit, Vec3d p, std::size_t i, float* con
     q = q + to_double(mesh.positions[tri[k]]) * w[k];
     nrm = nrm + to_double(mesh.normals[tri[k]]) * w[k];
   }
+  const Vec3d a = to_double(mesh.positions[tri[0]]);
+  const Vec3d face = normalized_or_zero(cross(to_double(mesh.positions[tri[1]]) - a, to_double(mesh.positions[tri[2]]) - a));
   // Sign from the pseudo-normal of the feature holding the closest point (or known).
-  Vec3f pseudo = face_normal[t];
+  Vec3d pseudo = face;
   if (options.known_side == 0) switch (hit.closest.feature) {
-    case Feature::face: pseudo = face_normal[t]; break;
-    case Feature::edge_ab: pseudo = edge_normal[tri_edge[t][0]]; break;
-    case Feature::edge_bc: pseudo = edge_normal[tri_edge[t][1]]; break;
-    case Feature::edge_ca: pseudo = edge_normal[tri_edge[t][2]]; break;
-    case Feature::vertex_a: pseudo = vertex_normal[tri_vertex[t][0]]; break;
-    case Feature::vertex_b: pseudo = vertex_normal[tri_vertex[t][1]]; break;
-    case Feature::vertex_c: pseudo = vertex_normal[tri_vertex[t][2]]; break;
+    case Feature::face: break;
+    case Feature::edge_ab: pseudo = to_double(edge_normal[tri_edge[t][0]]); break;
+    case Feature::edge_bc: pseudo = to_double(edge_normal[tri_edge[t][1]]); break;
+    case Feature::edge_ca: pseudo = to_double(edge_normal[tri_edge[t][2]]); break;
+    case Feature::vertex_a: pseudo = to_double(vertex_normal[tri_vertex[t][0]]); break;
+    case Feature::vertex_b: pseudo = to_double(vertex_normal[tri_vertex[t][1]]); break;
+    case Feature::vertex_c: pseudo = to_double(vertex_normal[tri_vertex[t][2]]); break;
   }
   const double dist = std::sqrt(hit.closest.d2);
-  const double side = options.known_side != 0 ? options.known_side : dot(p - q, to_double(pseudo));
+  const double side = options.known_side != 0 ? options.known_side : dot(p - q, pseudo);
   put(openfl::kQuerySignedDistance, static_cast<float>(side < 0 ? -dist : dist));
   put(openfl::kQueryPoint, static_cast<float>(q.x));
   put(openfl::kQueryPoint + 1, static_cast<float>(q.y));
   put(openfl::kQueryPoint + 2, static_cast<float>(q.z));
   if (column_count > openfl::kQueryNormal) {
     Vec3d n = normalized_or_zero(nrm);
-    if (n.x == 0 && n.y == 0 && n.z == 0) n = to_double(face_normal[t]);
-    if (n.x == 0 && n.y == 0 && n.z == 0) n = normalized_or_zero(to_double(pseudo));
+    if (n.x == 0 && n.y == 0 && n.z == 0) n = face;
+    if (n.x == 0 && n.y == 0 && n.z == 0) n = normalized_or_zero(pseudo);
     put(openfl::kQueryNormal, static_cast<float>(n.x));
     put(openfl::kQueryNormal + 1, static_cast<float>(n.y));
     put(openfl::kQueryNormal + 2, static_cast<float>(n.z));
   }
   const int want = std::min(na, column_count - openfl::kQueryOuts);
-  for (int a = 0; a < want; ++a) {
+  for (int k = 0; k < want; ++k) {
     double value = 0;
-    for (int k = 0; k < 3; ++k) value += w[k] * mesh.attributes[static_cast<std::size_t>(tri[k]) * na + a];
-    put(openfl::kQueryOuts + a, static_cast<float>(value));
+    for (int c = 0; c < 3; ++c) value += w[c] * mesh.attributes[static_cast<std::size_t>(tri[c]) * na + k];
+    put(openfl::kQueryOuts + k, static_cast<float>(value));
   }
 }
 
 SurfaceIndex::SurfaceIndex(SurfaceMesh mesh, const SurfaceIndexOptions& options) : impl_(std::make_unique<Impl>()) {
-  impl_->mesh = std::move(mesh);
   impl_->options = options;
-  impl_->validate();
-  impl_->build_pseudo_normals();
-  impl_->build_bvh();
+  impl_->validate_options();
+  impl_->attribute_count = mesh.attribute_count;
+  impl_->parts.push_back(std::make_shared<const SurfacePart>(std::move(mesh)));
+  impl_->build_top();
+  if (options.known_side == 0) impl_->build_pseudo_normals();
+}
+
+SurfaceIndex::SurfaceIndex(std::vector<std::shared_ptr<const SurfacePart>> parts, const SurfaceIndexOptions& options)
+    : impl_(std::make_unique<Impl>()) {
+  impl_->options = options;
+  impl_->validate_options();
+  if (options.known_side == 0) {
+    throw usage_error("surface index: an index over several parts needs a known side (known_side -1 or +1)");
+  }
+  if (parts.empty()) throw usage_error("surface index: no parts");
+  for (const auto& part : parts) {
+    if (!part) throw usage_error("surface index: a null part");
+    if (part->mesh().attribute_count != parts.front()->mesh().attribute_count) {
+      throw usage_error("surface index: the parts have different attribute counts");
+    }
+  }
+  impl_->attribute_count = parts.front()->mesh().attribute_count;
+  impl_->parts = std::move(parts);
+  impl_->build_top();
 }
 
 SurfaceIndex::~SurfaceIndex() = default;
@@ -453,47 +959,22 @@ SurfaceIndex::SurfaceIndex(SurfaceIndex&&) noexcept = default;
 SurfaceIndex& SurfaceIndex::operator=(SurfaceIndex&&) noexcept = default;
 
 void SurfaceIndex::query(std::size_t n, const float* const xyz[3], float* const* columns, int column_count) const {
-  if (column_count < 0 || column_count > openfl::kQueryOuts + impl_->mesh.attribute_count) {
+  if (column_count < 0 || column_count > openfl::kQueryOuts + impl_->attribute_count) {
     throw usage_error("surface query: " + std::to_string(column_count) + " columns asked, the surface has " +
-                      std::to_string(openfl::kQueryOuts + impl_->mesh.attribute_count));
+                      std::to_string(openfl::kQueryOuts + impl_->attribute_count));
   }
   if (n == 0 || column_count == 0) return;
   parallel_for(0, n, 512, [&](std::size_t lo, std::size_t hi) {
-    std::int64_t hint = -1;  // lanes are usually neighbouring voxels
+    Impl::Hit hint;  // lanes are usually neighbouring voxels
     for (std::size_t i = lo; i < hi; ++i) {
       const Vec3d p{xyz[0][i], xyz[1][i], xyz[2][i]};
       Impl::Hit hit;
       if (std::isfinite(p.x) && std::isfinite(p.y) && std::isfinite(p.z)) hit = impl_->nearest(p, hint);
-      if (hit.triangle >= 0) hint = hit.triangle;
+      if (hit.part >= 0) hint = hit;
       impl_->fill(hit, p, i, columns, column_count);
     }
   });
 }
-
-namespace {
-
-struct AnyState {
-  const SurfaceMesh* mesh;
-  const std::vector<std::uint8_t>* degenerate;
-  Vec3d p;
-  double r2;
-  bool found = false;
-};
-
-bool any_within_callback(RTCPointQueryFunctionArguments* args) {
-  auto* st = static_cast<AnyState*>(args->userPtr);
-  if (st->found) return false;
-  const Triangle& tri = st->mesh->triangles[args->primID];
-  const Closest c = closest_on_triangle(st->p, to_double(st->mesh->positions[tri[0]]),
-                                        to_double(st->mesh->positions[tri[1]]),
-                                        to_double(st->mesh->positions[tri[2]]), (*st->degenerate)[args->primID] != 0);
-  if (c.d2 > st->r2) return false;
-  st->found = true;
-  args->query->radius = 0;  // nothing more to visit
-  return true;
-}
-
-}  // namespace
 
 void SurfaceIndex::any_within(std::size_t n, const float* const xyz[3], float radius_mm, std::uint8_t* out) const {
   if (!(radius_mm >= 0)) throw usage_error("surface index: any_within radius must be >= 0");
@@ -502,32 +983,22 @@ void SurfaceIndex::any_within(std::size_t n, const float* const xyz[3], float ra
       const Vec3d p{xyz[0][i], xyz[1][i], xyz[2][i]};
       out[i] = 0;
       if (!(std::isfinite(p.x) && std::isfinite(p.y) && std::isfinite(p.z))) continue;
-      AnyState st{&impl_->mesh, &impl_->degenerate, p, static_cast<double>(radius_mm) * radius_mm};
-      RTCPointQuery q;
-      q.x = xyz[0][i];
-      q.y = xyz[1][i];
-      q.z = xyz[2][i];
-      q.time = 0;
-      q.radius = radius_mm * (1 + 1e-5f) + 1e-7f;
-      RTCPointQueryContext ctx;
-      rtcInitPointQueryContext(&ctx);
-      rtcPointQuery(impl_->scene.get(), &q, &ctx, any_within_callback, &st);
-      out[i] = st.found ? 1 : 0;
+      out[i] = impl_->any_within(p, radius_mm) ? 1 : 0;
     }
   });
 }
 
 SurfaceIndex::Result SurfaceIndex::query_one(Vec3f p) const {
-  const int cols = openfl::kQueryOuts + impl_->mesh.attribute_count;
+  const int cols = openfl::kQueryOuts + impl_->attribute_count;
   std::vector<float> values(static_cast<std::size_t>(cols));
   std::vector<float*> columns(static_cast<std::size_t>(cols));
   for (int c = 0; c < cols; ++c) columns[c] = &values[c];
   const Vec3d pd = to_double(p);
   Impl::Hit hit;
-  if (is_finite(p)) hit = impl_->nearest(pd, -1);
+  if (is_finite(p)) hit = impl_->nearest(pd, Impl::Hit{});
   impl_->fill(hit, pd, 0, columns.data(), cols);
   Result r;
-  r.triangle = hit.triangle;
+  r.triangle = hit.part >= 0 ? static_cast<std::int64_t>(hit.index) : -1;
   r.signed_distance = values[0];
   r.point = {values[1], values[2], values[3]};
   r.normal = {values[4], values[5], values[6]};
@@ -535,8 +1006,8 @@ SurfaceIndex::Result SurfaceIndex::query_one(Vec3f p) const {
   return r;
 }
 
-std::size_t SurfaceIndex::triangle_count() const noexcept { return impl_->mesh.triangles.size(); }
-int SurfaceIndex::attribute_count() const noexcept { return impl_->mesh.attribute_count; }
+std::size_t SurfaceIndex::triangle_count() const noexcept { return impl_->triangles; }
+int SurfaceIndex::attribute_count() const noexcept { return impl_->attribute_count; }
 const SurfaceIndexOptions& SurfaceIndex::options() const noexcept { return impl_->options; }
 
 SurfaceHost::SurfaceHost(std::vector<openfl::Texture> textures, const SurfaceIndex* surface)

@@ -143,10 +143,12 @@ struct Patch {
 };
 
 // Resident bytes per micropolygon while a slab uses it (out columns add 4 bytes per vertex,
-// about 0.55 vertices per micropolygon): in the cache (positions, normals, outs, indices), and
-// transiently either in the voxelizer (mesh copy and projected triangles) or in the nearest-point
-// index (mesh copy, face normals and Embree's BVH).
-double cache_bytes_per_micropolygon(int outs) { return 32 + 2.2 * outs; }
+// about 0.55 vertices per micropolygon): in the cache (positions, normals, outs, indices, and for
+// a shape with surface queries the patch's nearest-point hierarchy), and transiently in the
+// voxelizer (mesh copy and projected triangles).
+double cache_bytes_per_micropolygon(int outs, bool indexed) {
+  return indexed ? kSurfacePartBytesPerTriangle + 2.2 * outs : 32 + 2.2 * outs;
+}
 double transient_bytes_per_micropolygon(int outs) { return 130 + 2.2 * outs; }
 
 struct Shape {
@@ -230,10 +232,14 @@ struct VoxelJob::Impl {
   double micro_edge_mm = 0;
   float query_tolerance_mm = 0;
 
+  // A tessellated patch: its micropolygons, or for a shape with surface queries the same as a
+  // nearest-point part (built once, shared by the indexes of every slab whose band it reaches).
   struct CacheEntry {
     std::shared_ptr<const Micropolygons> micro;
+    std::shared_ptr<const SurfacePart> part;
     std::size_t bytes = 0;
     std::uint64_t last_use = 0;
+    const SurfaceMesh& surface() const { return part ? part->mesh() : micro->surface; }
   };
   std::map<std::pair<int, int>, CacheEntry> cache;  // (shape, patch)
   std::size_t cache_bytes = 0;
@@ -438,7 +444,7 @@ void VoxelJob::Impl::make_plan() {
           const bool carry = patch.zmax >= carry_lo && patch.zmin <= carry_hi;
           const bool band = s.plan.surface_queries && patch.zmax >= band_lo && patch.zmin <= band_hi;
           if (!carry && !band) continue;
-          cache_now += static_cast<double>(patch.micropolygons) * cache_bytes_per_micropolygon(outs);
+          cache_now += static_cast<double>(patch.micropolygons) * cache_bytes_per_micropolygon(outs, s.plan.surface_queries);
           transient_now += static_cast<double>(patch.micropolygons) * transient_bytes_per_micropolygon(outs);
         }
       }
@@ -575,17 +581,26 @@ void VoxelJob::Impl::run_slab(int k0, int k1, std::vector<Slice>& slices, JobSta
     }
     // Tessellate the missing patches in parallel, one call per patch.
     auto t_tess = Clock::now();
-    std::vector<std::shared_ptr<const Micropolygons>> made(missing.size());
+    std::vector<CacheEntry> made(missing.size());
     parallel_for(0, missing.size(), 1, [&](std::size_t lo, std::size_t hi) {
       SurfaceTessellator tess(s.program, s.surface);
       for (std::size_t q = lo; q < hi; ++q) {
         const Patch& patch = s.patches[static_cast<std::size_t>(missing[q])];
-        made[q] = std::make_shared<const Micropolygons>(tess.tessellate(*s.base, patch.triangles, micro_edge_mm, *s.host));
+        Micropolygons mp = tess.tessellate(*s.base, patch.triangles, micro_edge_mm, *s.host);
+        CacheEntry& e = made[q];
+        e.last_use = stamp;
+        if (s.plan.surface_queries && !mp.surface.triangles.empty()) {
+          e.part = std::make_shared<const SurfacePart>(std::move(mp.surface));
+          e.bytes = e.part->bytes();
+        } else {
+          e.micro = std::make_shared<const Micropolygons>(std::move(mp));
+          e.bytes = micropolygon_bytes(*e.micro);
+        }
       }
     });
     for (std::size_t q = 0; q < missing.size(); ++q) {
-      CacheEntry e{made[q], micropolygon_bytes(*made[q]), stamp};
-      stats.micropolygons += made[q]->surface.triangles.size();
+      CacheEntry& e = made[q];
+      stats.micropolygons += e.surface().triangles.size();
       cache_bytes += e.bytes;
       cache.emplace(std::make_pair(shape_id, missing[q]), std::move(e));
     }
@@ -600,7 +615,7 @@ void VoxelJob::Impl::run_slab(int k0, int k1, std::vector<Slice>& slices, JobSta
     };
     Mesh micro;
     for (int p : carry_patches) {
-      const SurfaceMesh& sm = cache.at({shape_id, p}).micro->surface;
+      const SurfaceMesh& sm = cache.at({shape_id, p}).surface();
       const auto base = static_cast<std::uint32_t>(micro.vertices.size());
       micro.vertices.insert(micro.vertices.end(), sm.positions.begin(), sm.positions.end());
       for (const Triangle& t : sm.triangles) {
@@ -622,25 +637,18 @@ void VoxelJob::Impl::run_slab(int k0, int k1, std::vector<Slice>& slices, JobSta
     // The query index over the band.
     auto t_index = Clock::now();
     if (s.plan.surface_queries && !band_patches.empty()) {
-      SurfaceMesh sm;
-      sm.attribute_count = s.program->out_columns();
+      // The band's parts in patch order (which orders ties), shared with the cache.
+      std::vector<std::shared_ptr<const SurfacePart>> parts;
       for (int p : band_patches) {
-        const SurfaceMesh& part = cache.at({shape_id, p}).micro->surface;
-        const auto base = static_cast<std::uint32_t>(sm.positions.size());
-        sm.positions.insert(sm.positions.end(), part.positions.begin(), part.positions.end());
-        sm.normals.insert(sm.normals.end(), part.normals.begin(), part.normals.end());
-        sm.attributes.insert(sm.attributes.end(), part.attributes.begin(), part.attributes.end());
-        for (const Triangle& t : part.triangles) {
-          if (reaches(part, t, band_lo, band_hi)) sm.triangles.push_back({t[0] + base, t[1] + base, t[2] + base});
-        }
+        const CacheEntry& e = cache.at({shape_id, p});
+        if (e.part) parts.push_back(e.part);
       }
       SurfaceIndexOptions io;
       io.max_distance_mm = static_cast<float>(s.plan.reach_mm);
       io.miss_distance = -std::numeric_limits<float>::infinity();
       io.known_side = -1;
       io.tolerance_mm = query_tolerance_mm;
-      io.fast_build = true;
-      if (!sm.triangles.empty()) act.index = std::make_unique<SurfaceIndex>(std::move(sm), io);
+      if (!parts.empty()) act.index = std::make_unique<SurfaceIndex>(std::move(parts), io);
     }
     stats.index_s += seconds_since(t_index);
     s.host->set_index(act.index.get());

@@ -372,6 +372,117 @@ TEST(SurfaceIndex, BadInputGivesClearErrors) {
   EXPECT_THROW(SurfaceIndex(surface_from(box_mesh({1, 1, 1})), opt), Error);
 }
 
+// A torus split into bands by the bottom of each triangle, as the pipeline groups its patches:
+// every part is a ring around the hole (the case that defeats splits by count).
+std::vector<std::shared_ptr<const SurfacePart>> torus_parts(const Mesh& mesh, int bands, SurfaceMesh& concatenated) {
+  const SurfaceMesh whole = surface_from(mesh);
+  std::vector<std::uint32_t> order(mesh.triangles.size());
+  for (std::uint32_t t = 0; t < order.size(); ++t) order[t] = t;
+  auto zmin = [&](std::uint32_t t) {
+    return std::min({mesh.vertices[mesh.triangles[t][0]].z, mesh.vertices[mesh.triangles[t][1]].z,
+                     mesh.vertices[mesh.triangles[t][2]].z});
+  };
+  std::stable_sort(order.begin(), order.end(), [&](auto a, auto b) { return zmin(a) < zmin(b); });
+  concatenated = SurfaceMesh{};
+  concatenated.attribute_count = whole.attribute_count;
+  std::vector<std::shared_ptr<const SurfacePart>> parts;
+  const std::size_t per = (order.size() + bands - 1) / bands;
+  for (std::size_t first = 0; first < order.size(); first += per) {
+    SurfaceMesh part = whole;
+    part.triangles.clear();
+    for (std::size_t q = first; q < std::min(order.size(), first + per); ++q) part.triangles.push_back(whole.triangles[order[q]]);
+    const auto base = static_cast<std::uint32_t>(concatenated.positions.size());
+    concatenated.positions.insert(concatenated.positions.end(), part.positions.begin(), part.positions.end());
+    concatenated.normals.insert(concatenated.normals.end(), part.normals.begin(), part.normals.end());
+    concatenated.attributes.insert(concatenated.attributes.end(), part.attributes.begin(), part.attributes.end());
+    for (const Triangle& t : part.triangles) concatenated.triangles.push_back({base + t[0], base + t[1], base + t[2]});
+    parts.push_back(std::make_shared<const SurfacePart>(std::move(part)));
+  }
+  return parts;
+}
+
+TEST(SurfaceIndex, PartsAnswerLikeOneIndexOverTheirUnion) {
+  TessellationOptions opt;
+  opt.max_deviation_mm = 0.01;
+  const Mesh mesh = torus_mesh(4.0, 1.0, opt);
+  SurfaceMesh concatenated;
+  const auto parts = torus_parts(mesh, 9, concatenated);
+  SurfaceIndexOptions io;
+  io.known_side = 1;
+  const SurfaceIndex multi(parts, io);
+  const SurfaceIndex single(std::move(concatenated), io);
+  ASSERT_EQ(multi.triangle_count(), mesh.triangles.size());
+  ASSERT_EQ(single.triangle_count(), mesh.triangles.size());
+  Points pts = random_points(31, 6.0, 3000);
+  add_near_vertices(pts, mesh, 32, 0.3, 2000);
+  Columns a(9, pts.size()), b(9, pts.size());
+  const auto xyz = pts.xyz();
+  multi.query(pts.size(), xyz.data(), a.ptrs.data(), 9);
+  single.query(pts.size(), xyz.data(), b.ptrs.data(), 9);
+  for (std::size_t i = 0; i < pts.size(); ++i) {
+    const double ref = brute_distance(mesh, pts.at(i));
+    EXPECT_NEAR(a.data[0][i], ref, 1e-5 * ref + 1e-6) << i;
+    for (int c = 0; c < 9; ++c) {
+      EXPECT_EQ(std::memcmp(&a.data[c][i], &b.data[c][i], sizeof(float)), 0) << "lane " << i << " col " << c;
+    }
+  }
+  for (std::size_t i = 0; i < pts.size(); i += 50) {
+    const Vec3f p{pts.x[i], pts.y[i], pts.z[i]};
+    EXPECT_EQ(multi.query_one(p).triangle, single.query_one(p).triangle) << i;
+  }
+}
+
+TEST(SurfaceIndex, ToleranceStaysWithinItsBound) {
+  TessellationOptions opt;
+  opt.max_deviation_mm = 0.005;
+  const Mesh mesh = torus_mesh(4.0, 1.0, opt);
+  SurfaceMesh concatenated;
+  const auto parts = torus_parts(mesh, 5, concatenated);
+  SurfaceIndexOptions io;
+  io.known_side = 1;
+  io.tolerance_mm = 0.05f;
+  io.max_distance_mm = 1.5f;
+  const SurfaceIndex index(parts, io);
+  Points pts = random_points(33, 6.0, 4000);
+  Columns cols(9, pts.size());
+  const auto xyz = pts.xyz();
+  index.query(pts.size(), xyz.data(), cols.ptrs.data(), 9);
+  int hits = 0;
+  for (std::size_t i = 0; i < pts.size(); ++i) {
+    const double ref = brute_distance(mesh, pts.at(i));
+    const float d = cols.data[0][i];
+    if (ref > 1.5 + 1e-4) {
+      EXPECT_EQ(d, std::numeric_limits<float>::infinity()) << i;  // miss: the default miss distance
+      continue;
+    }
+    if (ref > 1.5 - 0.05) continue;  // either answer is allowed at the edge of the reach
+    ++hits;
+    EXPECT_GE(d, ref - 1e-5 * ref - 1e-6) << i;
+    EXPECT_LE(d, ref + 0.05 + 1e-5) << i;
+    const Vec3d q{cols.data[1][i], cols.data[2][i], cols.data[3][i]};
+    EXPECT_NEAR(length(pts.at(i) - q), d, 1e-4) << "the reported point is at the reported distance";
+  }
+  EXPECT_GT(hits, 500);
+}
+
+TEST(SurfaceIndex, PartsNeedAKnownSideAndMatchingAttributes) {
+  const auto part = std::make_shared<const SurfacePart>(surface_from(box_mesh({1, 1, 1})));
+  SurfaceIndexOptions io;
+  EXPECT_THAT([&] { SurfaceIndex index({part}, io); }, testing::ThrowsMessage<Error>(HasSubstr("known side")));
+  io.known_side = -1;
+  EXPECT_THAT([&] { SurfaceIndex index(std::vector<std::shared_ptr<const SurfacePart>>{}, io); },
+              testing::ThrowsMessage<Error>(HasSubstr("no parts")));
+  EXPECT_THAT([&] { SurfaceIndex index({part, nullptr}, io); }, testing::ThrowsMessage<Error>(HasSubstr("null part")));
+  SurfaceMesh other = surface_from(box_mesh({1, 1, 1}));
+  other.attribute_count = 0;
+  other.attributes.clear();
+  const auto plain = std::make_shared<const SurfacePart>(std::move(other));
+  EXPECT_THAT([&] { SurfaceIndex index({part, plain}, io); },
+              testing::ThrowsMessage<Error>(HasSubstr("different attribute counts")));
+  EXPECT_THAT([] { SurfacePart p(SurfaceMesh{}); }, testing::ThrowsMessage<Error>(HasSubstr("no triangles")));
+  EXPECT_GT(part->bytes(), part->mesh().triangles.size() * sizeof(Triangle));
+}
+
 TEST(SurfaceHost, ForwardsSurfaceQueries) {
   SurfaceIndex index(surface_from(box_mesh({2, 2, 2})));
   const SurfaceHost host({}, &index);

@@ -1,7 +1,8 @@
 #pragma once
 /// Surface queries for the volume phase (issue 6, pipeline step 3): the nearest point of the
 /// displaced surface to each voxel, with signed distance, interpolated normal and the fablet's
-/// interpolated out attributes, answered from an Embree BVH over the cached micropolygons.
+/// interpolated out attributes, answered from a bounding volume hierarchy over the cached
+/// micropolygons.
 ///
 /// The surface is a triangle soup (indexed; vertices may or may not be shared between triangles)
 /// with a unit normal and `attribute_count` attribute values per vertex. A query finds the
@@ -20,7 +21,20 @@
 ///   - every attribute interpolated barycentrically at c.
 ///
 /// Ties: when several triangles are equally close (equal computed squared distance) the lowest
-/// triangle index wins, so results never depend on BVH layout, traversal order or thread count.
+/// triangle index wins, so results never depend on the hierarchy, traversal order or thread count.
+///
+/// Structure (two levels, so that a pipeline never rebuilds what it indexed once): a SurfacePart
+/// is a piece of surface with its own hierarchy, built once (the pipeline makes one per cached
+/// patch of micropolygons); a SurfaceIndex is a small top-level hierarchy over any number of shared
+/// parts, cheap to build per slab: its leaves are the parts' subtrees of about a hundred triangles,
+/// so it sorts compact pieces of surface whatever the shape of a part (the pipeline's patches are
+/// rings of surface around a shape). The hierarchy is a 4-wide BVH built by middle splits; besides
+/// its box, every node keeps a plane slab (a unit normal n and the range [lo, hi] of n . x over its
+/// vertices), and a node's distance bound is the larger of the box's and the slab's. For the thin,
+/// nearly flat groups of micropolygons a displaced surface is made of, the slab bound is almost the
+/// true distance where a box is not (a tilted patch's box is as thick as it is wide), so a query
+/// whose upper bound is already good (the previous lane's triangle) visits few nodes. Measured on
+/// the issue's creature benchmark, this replaced Embree's point queries (see docs/benchmarks.md).
 
 #include <cstddef>
 #include <cstdint>
@@ -64,19 +78,53 @@ struct SurfaceIndexOptions {
   /// order and the previous lane of the batch (deterministic for a given mesh and batch, but
   /// no longer independent of them, unlike the exact mode's lowest-index tie rule).
   float tolerance_mm = 0;
-  /// Build the BVH with Embree's fast (Morton) builder instead of the SAH one: several times
-  /// quicker to build, somewhat slower to query; for indexes rebuilt often (one per slab).
-  bool fast_build = false;
 };
 
-/// Nearest-point index over a SurfaceMesh. Build once, query from any number of threads.
+/// A piece of surface and its hierarchy: immutable once built, shared by any number of indexes
+/// (and threads). `mesh()` holds the triangles in hierarchy order (a leaf is a contiguous range);
+/// triangle numbers in results and ties are still the caller's order.
+class SurfacePart {
+ public:
+  /// Validates (input_error for no triangles, an index out of range, a non-finite position or
+  /// normal, a normals or attributes array of the wrong size, a negative attribute_count) and
+  /// builds the hierarchy. Deterministic; single-threaded (build parts in parallel).
+  explicit SurfacePart(SurfaceMesh mesh);
+  ~SurfacePart();
+  SurfacePart(SurfacePart&&) noexcept;
+  SurfacePart& operator=(SurfacePart&&) noexcept;
+  SurfacePart(const SurfacePart&) = delete;
+  SurfacePart& operator=(const SurfacePart&) = delete;
+
+  const SurfaceMesh& mesh() const noexcept;
+  /// Resident bytes of the mesh and the hierarchy.
+  std::size_t bytes() const noexcept;
+
+  struct Impl;
+  const Impl& impl() const noexcept { return *impl_; }
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+/// Resident bytes of a SurfacePart per triangle, for memory planning: measured 79 on the creature
+/// benchmark's micropolygons (welded, 0.53 vertices per triangle), rounded up; without attributes,
+/// each attribute column adds about 2.2 bytes per triangle.
+inline constexpr double kSurfacePartBytesPerTriangle = 85;
+
+/// Nearest-point index over a SurfaceMesh or over several SurfaceParts. Build once, query from any
+/// number of threads.
 class SurfaceIndex {
  public:
   /// Validates and indexes `mesh` (taken by value: move it in). Throws input_error for an empty
   /// mesh (no triangles), an index out of range, a non-finite position or normal, a normals or
   /// attributes array of the wrong size, a negative attribute_count; usage_error for a NaN or
-  /// negative max_distance_mm; runtime_error if Embree fails.
+  /// negative max_distance_mm, a negative or non-finite tolerance, a known_side other than -1, 0, 1.
   explicit SurfaceIndex(SurfaceMesh mesh, const SurfaceIndexOptions& options = {});
+  /// The union of `parts` (shared, not copied; kept alive by the index). Triangle indices run
+  /// over the parts in this order (part 0's triangles first), which also orders ties. Every part
+  /// must have the same attribute_count. The parts are not welded to each other, so
+  /// options.known_side must be -1 or +1 (usage_error otherwise, and for no parts or a null one).
+  SurfaceIndex(std::vector<std::shared_ptr<const SurfacePart>> parts, const SurfaceIndexOptions& options);
   ~SurfaceIndex();
   SurfaceIndex(SurfaceIndex&&) noexcept;
   SurfaceIndex& operator=(SurfaceIndex&&) noexcept;
