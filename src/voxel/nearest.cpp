@@ -279,8 +279,8 @@ void build_bvh(Bvh& bvh, const std::vector<Vec3f>& centroid, std::vector<std::ui
         const Vec3f& c = centroid[i];
         return (axis == 0 ? c.x : axis == 1 ? c.y : c.z) < middle;
       };
-      // Stable, so the order (and the tree) depends only on the input.
-      const auto at = std::stable_partition(order.begin() + r.b, order.begin() + r.e, below);
+      // std::partition is deterministic: the order (and the tree) depends only on the input.
+      const auto at = std::partition(order.begin() + r.b, order.begin() + r.e, below);
       const auto mid = static_cast<std::uint32_t>(at - order.begin());
       if (mid > r.b && mid < r.e) {
         left = {r.b, mid};
@@ -509,26 +509,29 @@ SurfacePart::SurfacePart(SurfaceMesh mesh) : impl_(std::make_unique<Impl>()) {
   bvh.origin = (all.lo + all.hi) * 0.5;
   const double extent = std::max({all.hi.x - all.lo.x, all.hi.y - all.lo.y, all.hi.z - all.lo.z, 0.0});
   bvh.margin = static_cast<float>(1e-6 * (1 + extent));
+  // Local-frame positions and per-triangle area normals, computed once for every level's bounds.
+  std::vector<Vec3d> local(mesh.positions.size());
+  for (std::size_t v = 0; v < local.size(); ++v) local[v] = to_double(mesh.positions[v]) - bvh.origin;
   std::vector<Vec3f> centroid(nt);
+  std::vector<Vec3d> area_normal(nt);
   for (std::size_t t = 0; t < nt; ++t) {
     const Triangle& tri = mesh.triangles[t];
-    const Vec3d c = (to_double(mesh.positions[tri[0]]) + to_double(mesh.positions[tri[1]]) +
-                     to_double(mesh.positions[tri[2]])) * (1.0 / 3.0) - bvh.origin;
-    centroid[t] = to_float(c);
+    const Vec3d& a = local[tri[0]];
+    const Vec3d& b = local[tri[1]];
+    const Vec3d& c = local[tri[2]];
+    centroid[t] = to_float((a + b + c) * (1.0 / 3.0));
+    area_normal[t] = cross(b - a, c - a);
   }
   std::vector<std::uint32_t> order;
   const auto& tris = mesh.triangles;
-  const auto& pos = mesh.positions;
   auto bounds = [&](std::uint32_t first, std::uint32_t count) {
     BoundsBuilder b;
     for (std::uint32_t q = first; q < first + count; ++q) {
       const Triangle& tri = tris[order[q]];
-      const Vec3d a = to_double(pos[tri[0]]) - bvh.origin, bb = to_double(pos[tri[1]]) - bvh.origin,
-                  c = to_double(pos[tri[2]]) - bvh.origin;
-      b.add_point(a);
-      b.add_point(bb);
-      b.add_point(c);
-      b.normal_sum = b.normal_sum + cross(bb - a, c - a);
+      b.add_point(local[tri[0]]);
+      b.add_point(local[tri[1]]);
+      b.add_point(local[tri[2]]);
+      b.normal_sum = b.normal_sum + area_normal[order[q]];
     }
     const Vec3d n = normalized_or_zero(b.normal_sum);
     const bool plane = n.x != 0 || n.y != 0 || n.z != 0;
@@ -538,7 +541,7 @@ SurfacePart::SurfacePart(SurfaceMesh mesh) : impl_(std::make_unique<Impl>()) {
     if (plane) {
       for (std::uint32_t q = first; q < first + count; ++q) {
         for (std::uint32_t v : tris[order[q]]) {
-          const double s = dot(nf, to_double(pos[v]) - bvh.origin);
+          const double s = dot(nf, local[v]);
           plo = std::min(plo, s);
           phi = std::max(phi, s);
         }
@@ -553,6 +556,7 @@ SurfacePart::SurfacePart(SurfaceMesh mesh) : impl_(std::make_unique<Impl>()) {
   im.degenerate.resize(nt);
   for (std::size_t q = 0; q < nt; ++q) {
     sorted[q] = tris[order[q]];
+    const auto& pos = mesh.positions;
     const Vec3d a = to_double(pos[sorted[q][0]]);
     const Vec3d n = cross(to_double(pos[sorted[q][1]]) - a, to_double(pos[sorted[q][2]]) - a);
     im.degenerate[q] = (n.x == 0 && n.y == 0 && n.z == 0) ? 1 : 0;

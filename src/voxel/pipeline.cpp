@@ -613,14 +613,41 @@ void VoxelJob::Impl::run_slab(int k0, int k1, std::vector<Slice>& slices, JobSta
       const float z0 = sm.positions[t[0]].z, z1 = sm.positions[t[1]].z, z2 = sm.positions[t[2]].z;
       return std::max({z0, z1, z2}) >= lo && std::min({z0, z1, z2}) <= hi;
     };
+    // Gathered in parallel, one task per patch: every vertex, the triangles reaching the range.
     Mesh micro;
-    for (int p : carry_patches) {
-      const SurfaceMesh& sm = cache.at({shape_id, p}).surface();
-      const auto base = static_cast<std::uint32_t>(micro.vertices.size());
-      micro.vertices.insert(micro.vertices.end(), sm.positions.begin(), sm.positions.end());
-      for (const Triangle& t : sm.triangles) {
-        if (reaches(sm, t, carry_lo, carry_hi)) micro.triangles.push_back({t[0] + base, t[1] + base, t[2] + base});
+    {
+      const std::size_t np = carry_patches.size();
+      std::vector<const SurfaceMesh*> src(np);
+      std::vector<std::vector<std::uint8_t>> keep(np);
+      std::vector<std::size_t> vfirst(np + 1, 0), tfirst(np + 1, 0);
+      for (std::size_t q = 0; q < np; ++q) src[q] = &cache.at({shape_id, carry_patches[q]}).surface();
+      parallel_for_each_index(0, np, 1, [&](std::size_t q) {
+        const SurfaceMesh& sm = *src[q];
+        keep[q].resize(sm.triangles.size());
+        std::size_t kept = 0;
+        for (std::size_t t = 0; t < sm.triangles.size(); ++t) {
+          keep[q][t] = reaches(sm, sm.triangles[t], carry_lo, carry_hi) ? 1 : 0;
+          kept += keep[q][t];
+        }
+        tfirst[q + 1] = kept;
+      });
+      for (std::size_t q = 0; q < np; ++q) {
+        vfirst[q + 1] = vfirst[q] + src[q]->positions.size();
+        tfirst[q + 1] += tfirst[q];
       }
+      micro.vertices.resize(vfirst[np]);
+      micro.triangles.resize(tfirst[np]);
+      parallel_for_each_index(0, np, 1, [&](std::size_t q) {
+        const SurfaceMesh& sm = *src[q];
+        std::copy(sm.positions.begin(), sm.positions.end(), micro.vertices.begin() + static_cast<std::ptrdiff_t>(vfirst[q]));
+        const auto base = static_cast<std::uint32_t>(vfirst[q]);
+        std::size_t at = tfirst[q];
+        for (std::size_t t = 0; t < sm.triangles.size(); ++t) {
+          if (!keep[q][t]) continue;
+          const Triangle& tri = sm.triangles[t];
+          micro.triangles[at++] = {tri[0] + base, tri[1] + base, tri[2] + base};
+        }
+      });
     }
     if (s.winding.empty()) s.winding.assign(s.grid.slice_voxels(), 0);
     SlabOptions so;

@@ -27,6 +27,8 @@ constexpr double kUnitsPerVoxel = 65536.0;
 constexpr std::int64_t kHalf = 32768;           // half a voxel in fixed point
 constexpr double kMaxUnits = 70368744177664.0;  // 2^46: 2^30 voxels
 constexpr std::size_t kRowGrain = 4;
+// Triangles per chunk of the parallel indexing in the MeshVoxelizer constructor.
+constexpr std::size_t kProjectChunk = 1 << 15;
 
 using Projected = MeshVoxelizer::Projected;
 
@@ -315,40 +317,70 @@ MeshVoxelizer::MeshVoxelizer(const Mesh& mesh, const Grid& grid, std::optional<V
     }
     shift[a] = static_cast<std::int64_t>(whole) * static_cast<std::int64_t>(kUnitsPerVoxel);
   }
+  // In chunks, in parallel: project, keep the triangles reaching a row, count them per row. The
+  // chunks' boundaries depend only on the triangle count, so the order of triangles_ (the input's,
+  // less the skipped ones) and of each row's list never depend on the threads.
   const std::size_t ny = static_cast<std::size_t>(grid_.ny);
-  std::vector<std::uint32_t> counts(ny + 1, 0);
-  std::vector<std::pair<std::int32_t, std::int32_t>> rows;  // per kept triangle: [first, last] row
-  triangles_.reserve(mesh.triangles.size());
-  for (const Triangle& tri : mesh.triangles) {
-    Projected p;
-    if (!project(mesh, tri, grid_, lattice, shift, p)) continue;
-    const std::int64_t jlo = std::max<std::int64_t>(first_centre_at_or_above(std::min({p.y[0], p.y[1], p.y[2]})), 0);
-    const std::int64_t jhi =
-        std::min<std::int64_t>(last_centre_at_or_below(std::max({p.y[0], p.y[1], p.y[2]})), grid_.ny - 1);
-    if (jlo > jhi) continue;
-    triangles_.push_back(p);
-    rows.emplace_back(static_cast<std::int32_t>(jlo), static_cast<std::int32_t>(jhi));
-    for (std::int64_t j = jlo; j <= jhi; ++j) ++counts[static_cast<std::size_t>(j) + 1];
-  }
-  if (triangles_.size() > std::numeric_limits<std::uint32_t>::max()) {
+  const std::size_t nt = mesh.triangles.size();
+  const std::size_t chunks = (nt + kProjectChunk - 1) / kProjectChunk;
+  struct Chunk {
+    std::vector<Projected> kept;
+    std::vector<std::pair<std::int32_t, std::int32_t>> rows;  // per kept triangle: [first, last] row
+    std::vector<std::uint32_t> row_counts;                    // per row, then the chunk's cursor
+  };
+  std::vector<Chunk> parts(chunks);
+  parallel_for_each_index(0, chunks, 1, [&](std::size_t c) {
+    Chunk& ch = parts[c];
+    ch.row_counts.assign(ny, 0);
+    const std::size_t t1 = std::min(nt, (c + 1) * kProjectChunk);
+    for (std::size_t t = c * kProjectChunk; t < t1; ++t) {
+      Projected p;
+      if (!project(mesh, mesh.triangles[t], grid_, lattice, shift, p)) continue;
+      const std::int64_t jlo = std::max<std::int64_t>(first_centre_at_or_above(std::min({p.y[0], p.y[1], p.y[2]})), 0);
+      const std::int64_t jhi =
+          std::min<std::int64_t>(last_centre_at_or_below(std::max({p.y[0], p.y[1], p.y[2]})), grid_.ny - 1);
+      if (jlo > jhi) continue;
+      ch.kept.push_back(p);
+      ch.rows.emplace_back(static_cast<std::int32_t>(jlo), static_cast<std::int32_t>(jhi));
+      for (std::int64_t j = jlo; j <= jhi; ++j) ++ch.row_counts[static_cast<std::size_t>(j)];
+    }
+  });
+  std::vector<std::size_t> first(chunks + 1, 0);
+  for (std::size_t c = 0; c < chunks; ++c) first[c + 1] = first[c] + parts[c].kept.size();
+  if (first[chunks] > std::numeric_limits<std::uint32_t>::max()) {
     throw input_error("voxelize: more than 2^32 triangles in one mesh; split it into slabs");
   }
   row_offsets_.assign(ny + 1, 0);
   std::uint64_t total = 0;
   for (std::size_t j = 0; j < ny; ++j) {
-    total += counts[j + 1];
+    for (const Chunk& ch : parts) total += ch.row_counts[j];
     if (total > std::numeric_limits<std::uint32_t>::max()) {
       throw input_error("voxelize: the mesh's triangles cover more than 2^32 grid rows in total; use a smaller grid");
     }
     row_offsets_[j + 1] = static_cast<std::uint32_t>(total);
   }
-  row_triangles_.resize(static_cast<std::size_t>(total));
-  std::vector<std::uint32_t> fill(row_offsets_.begin(), row_offsets_.end() - (ny > 0 ? 1 : 0));
-  for (std::size_t t = 0; t < triangles_.size(); ++t) {
-    for (std::int32_t j = rows[t].first; j <= rows[t].second; ++j) {
-      row_triangles_[fill[static_cast<std::size_t>(j)]++] = static_cast<std::uint32_t>(t);
+  // Each chunk's slot in each row: after the earlier chunks' entries.
+  for (std::size_t j = 0; j < ny; ++j) {
+    std::uint32_t at = row_offsets_[j];
+    for (Chunk& ch : parts) {
+      const std::uint32_t count = ch.row_counts[j];
+      ch.row_counts[j] = at;
+      at += count;
     }
   }
+  triangles_.resize(first[chunks]);
+  row_triangles_.resize(static_cast<std::size_t>(total));
+  parallel_for_each_index(0, chunks, 1, [&](std::size_t c) {
+    Chunk& ch = parts[c];
+    std::copy(ch.kept.begin(), ch.kept.end(), triangles_.begin() + static_cast<std::ptrdiff_t>(first[c]));
+    for (std::size_t q = 0; q < ch.kept.size(); ++q) {
+      const auto t = static_cast<std::uint32_t>(first[c] + q);
+      for (std::int32_t j = ch.rows[q].first; j <= ch.rows[q].second; ++j) {
+        row_triangles_[ch.row_counts[static_cast<std::size_t>(j)]++] = t;
+      }
+    }
+    ch = Chunk{};
+  });
   // Sorting each row by lowest z lets a slab stop at the first triangle above it.
   parallel_for_each_index(0, ny, kRowGrain, [&](std::size_t j) {
     std::sort(row_triangles_.begin() + row_offsets_[j], row_triangles_.begin() + row_offsets_[j + 1],
