@@ -676,8 +676,8 @@ struct SurfaceIndex::Impl {
   };
   // `hint`: a triangle likely to be near p (the previous lane's), or none. In exact mode it only
   // bounds the search, so it changes the speed, never the result.
-  Hit nearest(Vec3d p, const Hit& hint) const;
-  bool any_within(Vec3d p, double radius) const;
+  // `maxd`: search no farther (mm); options.max_distance_mm for queries.
+  Hit nearest(Vec3d p, const Hit& hint, double maxd) const;
   // Writes lane i of the requested columns.
   void fill(const Hit& hit, Vec3d p, std::size_t i, float* const* columns, int column_count) const;
 
@@ -825,8 +825,7 @@ void SurfaceIndex::Impl::build_pseudo_normals() {
   }
 }
 
-SurfaceIndex::Impl::Hit SurfaceIndex::Impl::nearest(Vec3d p, const Hit& hint) const {
-  const double maxd = options.max_distance_mm;
+SurfaceIndex::Impl::Hit SurfaceIndex::Impl::nearest(Vec3d p, const Hit& hint, double maxd) const {
   const double max_d2 = std::isinf(maxd) ? std::numeric_limits<double>::infinity() : maxd * maxd;
   const double tol = options.tolerance_mm;
   Hit best;
@@ -879,33 +878,6 @@ SurfaceIndex::Impl::Hit SurfaceIndex::Impl::nearest(Vec3d p, const Hit& hint) co
         return false;
       });
   return best;
-}
-
-bool SurfaceIndex::Impl::any_within(Vec3d p, double radius_mm) const {
-  const double r2 = radius_mm * radius_mm;
-  const float radius = static_cast<float>(radius_mm * (1 + 1e-5) + 1e-7);
-  return traverse(
-      top, p, [&] { return radius; },
-      [&](std::uint32_t first, std::uint32_t count) {
-        for (std::uint32_t q = first; q < first + count; ++q) {
-          const Item& item = items[item_order[q]];
-          const SurfacePart::Impl& part = parts[item.part]->impl();
-          const bool found = traverse(
-              part.bvh, p, [&] { return radius; },
-              [&](std::uint32_t tf, std::uint32_t tc) {
-                for (std::uint32_t t = tf; t < tf + tc; ++t) {
-                  const Triangle& tri = part.mesh.triangles[t];
-                  const Closest c = closest_on_triangle(p, part.vertex(tri[0]), part.vertex(tri[1]),
-                                                        part.vertex(tri[2]), part.degenerate[t] != 0);
-                  if (c.d2 <= r2) return true;
-                }
-                return false;
-              },
-              item.child);
-          if (found) return true;
-        }
-        return false;
-      });
 }
 
 void SurfaceIndex::Impl::fill(const Hit& hit, Vec3d p, std::size_t i, float* const* columns, int column_count) const {
@@ -1007,21 +979,26 @@ void SurfaceIndex::query(std::size_t n, const float* const xyz[3], float* const*
     for (std::size_t i = lo; i < hi; ++i) {
       const Vec3d p{xyz[0][i], xyz[1][i], xyz[2][i]};
       Impl::Hit hit;
-      if (std::isfinite(p.x) && std::isfinite(p.y) && std::isfinite(p.z)) hit = impl_->nearest(p, hint);
+      if (std::isfinite(p.x) && std::isfinite(p.y) && std::isfinite(p.z)) hit = impl_->nearest(p, hint, impl_->options.max_distance_mm);
       if (hit.part >= 0) hint = hit;
       impl_->fill(hit, p, i, columns, column_count);
     }
   });
 }
 
-void SurfaceIndex::any_within(std::size_t n, const float* const xyz[3], float radius_mm, std::uint8_t* out) const {
-  if (!(radius_mm >= 0)) throw usage_error("surface index: any_within radius must be >= 0");
+void SurfaceIndex::distance_within(std::size_t n, const float* const xyz[3], float radius_mm, float* out) const {
+  if (!(radius_mm >= 0)) throw usage_error("surface index: distance_within radius must be >= 0");
   parallel_for(0, n, 512, [&](std::size_t lo, std::size_t hi) {
+    Impl::Hit hint;
     for (std::size_t i = lo; i < hi; ++i) {
       const Vec3d p{xyz[0][i], xyz[1][i], xyz[2][i]};
-      out[i] = 0;
+      out[i] = std::numeric_limits<float>::infinity();
       if (!(std::isfinite(p.x) && std::isfinite(p.y) && std::isfinite(p.z))) continue;
-      out[i] = impl_->any_within(p, radius_mm) ? 1 : 0;
+      const Impl::Hit hit = impl_->nearest(p, hint, radius_mm);
+      if (hit.part < 0) continue;
+      hint = hit;
+      // Rounded up, so that the float is never below the distance computed in double.
+      out[i] = round_up(std::sqrt(hit.closest.d2));
     }
   });
 }
@@ -1033,7 +1010,7 @@ SurfaceIndex::Result SurfaceIndex::query_one(Vec3f p) const {
   for (int c = 0; c < cols; ++c) columns[c] = &values[c];
   const Vec3d pd = to_double(p);
   Impl::Hit hit;
-  if (is_finite(p)) hit = impl_->nearest(pd, Impl::Hit{});
+  if (is_finite(p)) hit = impl_->nearest(pd, Impl::Hit{}, impl_->options.max_distance_mm);
   impl_->fill(hit, pd, 0, columns.data(), cols);
   Result r;
   r.triangle = hit.part >= 0 ? static_cast<std::int64_t>(hit.index) : -1;

@@ -63,21 +63,30 @@ void grow(BoundingBox& into, const BoundingBox& b) {
   into.max = {std::max(into.max.x, b.max.x), std::max(into.max.y, b.max.y), std::max(into.max.z, b.max.z)};
 }
 
-// Blocks of voxels known to be farther than the query reach from the surface (one query at the
-// block centre: the distance is 1-Lipschitz, so a centre farther than reach + the block's
-// half-diagonal (+ the query tolerance) rules out the whole block).
+// Voxels known to be farther than the query reach from the surface, from one distance query at
+// the centre of each block of voxels: the distance is 1-Lipschitz, so a voxel whose distance from
+// the centre is less than the centre's distance minus the reach is beyond reach (its query would
+// miss), and a centre farther than reach + the block's half-diagonal rules out the whole block.
 struct FarBlocks {
   Vec3d origin;             // min corner of block (0, 0, 0), mm
   Vec3d size;               // block edge lengths, mm
   int nx = 0, ny = 0, nz = 0;
-  std::vector<std::uint8_t> far;  // 1: every point of the block misses
+  std::vector<float> centre_distance;  // a lower bound of the centre's distance to the surface (+inf: beyond)
+  double reach = 0;                    // with a margin for rounding
 
+  float centre(int axis, int b) const {
+    const double o[3] = {origin.x, origin.y, origin.z}, sz[3] = {size.x, size.y, size.z};
+    return static_cast<float>(o[axis] + (b + 0.5) * sz[axis]);
+  }
   bool is_far(float x, float y, float z) const {
     const double fx = (x - origin.x) / size.x, fy = (y - origin.y) / size.y, fz = (z - origin.z) / size.z;
     if (!(fx >= 0 && fy >= 0 && fz >= 0)) return false;
     const auto bx = static_cast<int>(fx), by = static_cast<int>(fy), bz = static_cast<int>(fz);
     if (bx >= nx || by >= ny || bz >= nz) return false;
-    return far[(static_cast<std::size_t>(bz) * ny + by) * nx + bx] != 0;
+    const float d = centre_distance[(static_cast<std::size_t>(bz) * ny + by) * nx + bx];
+    if (!(d < std::numeric_limits<float>::infinity())) return true;
+    const double dx = x - double(centre(0, bx)), dy = y - double(centre(1, by)), dz = z - double(centre(2, bz));
+    return d - std::sqrt(dx * dx + dy * dy + dz * dz) > reach;
   }
 };
 
@@ -694,24 +703,47 @@ void VoxelJob::Impl::run_slab(int k0, int k1, std::vector<Slice>& slices, JobSta
     fb.ny = (s.grid.ny + kFarBlock[1] - 1) / kFarBlock[1];
     fb.nz = (act.k1 - act.k0 + kFarBlock[2] - 1) / kFarBlock[2];
     const std::size_t nb = static_cast<std::size_t>(fb.nx) * fb.ny * fb.nz;
-    std::vector<float> cx(nb), cy(nb), cz(nb);
+    // Only blocks holding inside voxels are worth a query (the volume phase asks at those);
+    // the others get distance 0, "never far", which is true of any point.
+    std::vector<std::uint8_t> used(nb, 0);
+    for (int j = 0; j < s.grid.ny; ++j) {
+      for (int i = 0; i < s.grid.nx; ++i) {
+        for (const LayerRun& r : act.runs.column(i, j)) {
+          for (int bz = (r.begin - act.k0) / kFarBlock[2]; bz <= (r.end - 1 - act.k0) / kFarBlock[2]; ++bz) {
+            used[(static_cast<std::size_t>(bz) * fb.ny + j / kFarBlock[1]) * fb.nx + i / kFarBlock[0]] = 1;
+          }
+        }
+      }
+    }
+    std::vector<std::size_t> block;
+    std::vector<float> cx, cy, cz;
     for (int bz = 0; bz < fb.nz; ++bz) {
       for (int by = 0; by < fb.ny; ++by) {
         for (int bx = 0; bx < fb.nx; ++bx) {
           const std::size_t b = (static_cast<std::size_t>(bz) * fb.ny + by) * fb.nx + bx;
-          cx[b] = static_cast<float>(fb.origin.x + (bx + 0.5) * fb.size.x);
-          cy[b] = static_cast<float>(fb.origin.y + (by + 0.5) * fb.size.y);
-          cz[b] = static_cast<float>(fb.origin.z + (bz + 0.5) * fb.size.z);
+          if (!used[b]) continue;
+          block.push_back(b);
+          cx.push_back(fb.centre(0, bx));
+          cy.push_back(fb.centre(1, by));
+          cz.push_back(fb.centre(2, bz));
         }
       }
     }
     const double half_diagonal = 0.5 * std::sqrt(fb.size.x * fb.size.x + fb.size.y * fb.size.y + fb.size.z * fb.size.z);
-    // Far: no surface within reach + half-diagonal of the centre (+ a margin for float rounding).
+    // The centres' distances up to reach + half-diagonal (+ a margin for float rounding); a
+    // distance found with the query tolerance may be that much above the true one.
     const float* xyz[3] = {cx.data(), cy.data(), cz.data()};
-    std::vector<std::uint8_t> near(nb);
-    index->any_within(nb, xyz, static_cast<float>((s.plan.reach_mm + half_diagonal) * (1 + 1e-5) + 1e-5), near.data());
-    fb.far.resize(nb);
-    for (std::size_t b = 0; b < nb; ++b) fb.far[b] = near[b] ? 0 : 1;
+    std::vector<float> found(block.size());
+    index->distance_within(block.size(), xyz,
+                           static_cast<float>((s.plan.reach_mm + half_diagonal) * (1 + 1e-5) + 1e-5), found.data());
+    const double tol = index->options().tolerance_mm;
+    fb.centre_distance.assign(nb, 0.0f);
+    for (std::size_t q = 0; q < block.size(); ++q) {
+      float d = found[q];
+      if (d < std::numeric_limits<float>::infinity()) d = static_cast<float>(std::max(0.0, (d - tol) * (1 - 1e-6) - 1e-6));
+      fb.centre_distance[block[q]] = d;
+    }
+    fb.reach = s.plan.reach_mm * (1 + 1e-5) + 1e-5;
     s.host->set_index(index, &fb);
   }
   stats.index_s += seconds_since(t_far);

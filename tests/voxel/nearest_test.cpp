@@ -465,6 +465,40 @@ TEST(SurfaceIndex, ToleranceStaysWithinItsBound) {
   EXPECT_GT(hits, 500);
 }
 
+TEST(SurfaceIndex, DistanceWithinIsTheDistanceOrInfinity) {
+  TessellationOptions opt;
+  opt.max_deviation_mm = 0.01;
+  const Mesh mesh = torus_mesh(4.0, 1.0, opt);
+  SurfaceMesh concatenated;
+  const auto parts = torus_parts(mesh, 4, concatenated);
+  for (const float tol : {0.0f, 0.03f}) {
+    SurfaceIndexOptions io;
+    io.known_side = 1;
+    io.tolerance_mm = tol;
+    io.max_distance_mm = 0.1f;  // ignored by distance_within
+    const SurfaceIndex index(parts, io);
+    Points pts = random_points(41, 6.0, 3000);
+    pts.add({std::numeric_limits<double>::quiet_NaN(), 0, 0});
+    std::vector<float> d(pts.size());
+    const auto xyz = pts.xyz();
+    index.distance_within(pts.size(), xyz.data(), 1.2f, d.data());
+    int within = 0;
+    for (std::size_t i = 0; i + 1 < pts.size(); ++i) {
+      const double ref = brute_distance(mesh, pts.at(i));
+      if (ref > 1.2 + 1e-5) {
+        EXPECT_EQ(d[i], std::numeric_limits<float>::infinity()) << i;
+      } else if (ref < 1.2 - 1e-5) {
+        ++within;
+        EXPECT_GE(d[i], ref * (1 - 1e-6)) << i;
+        EXPECT_LE(d[i], ref + tol + 1e-5) << i;
+      }
+    }
+    EXPECT_GT(within, 300);
+    EXPECT_EQ(d.back(), std::numeric_limits<float>::infinity()) << "a non-finite point is beyond any radius";
+    EXPECT_THROW(index.distance_within(pts.size(), xyz.data(), -1.0f, d.data()), Error);
+  }
+}
+
 TEST(SurfaceIndex, PartsNeedAKnownSideAndMatchingAttributes) {
   const auto part = std::make_shared<const SurfacePart>(surface_from(box_mesh({1, 1, 1})));
   SurfaceIndexOptions io;

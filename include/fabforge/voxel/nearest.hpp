@@ -140,11 +140,12 @@ class SurfaceIndex {
   /// in parallel (each lane written independently, so results are identical at any thread count).
   void query(std::size_t n, const float* const xyz[3], float* const* columns, int column_count) const;
 
-  /// For n points: out[i] = 1 when some triangle lies within `radius_mm` of point i (closed
-  /// ball), else 0; a non-finite point gets 0. Stops at the first triangle found, so it is much
-  /// cheaper than a nearest query (the pipeline uses it to skip blocks of voxels beyond reach).
-  /// Ignores max_distance_mm. Thread-safe; parallel for large n.
-  void any_within(std::size_t n, const float* const xyz[3], float radius_mm, std::uint8_t* out) const;
+  /// For n points: out[i] = the unsigned distance from point i to the surface when it is at most
+  /// `radius_mm`, else +inf (also for a non-finite point). With a tolerance, the distance reported
+  /// may be up to tolerance_mm above the true one, never below. Ignores max_distance_mm (the
+  /// pipeline asks it at the centres of blocks of voxels, with the reach plus the block's
+  /// half-diagonal, to skip the voxels that no surface reaches). Thread-safe; parallel for large n.
+  void distance_within(std::size_t n, const float* const xyz[3], float radius_mm, float* out) const;
 
   /// One query, returning the nearest triangle's index (or -1 on a miss) and all columns.
   struct Result {
