@@ -22,8 +22,8 @@ constexpr float kNaN = std::numeric_limits<float>::quiet_NaN();
 enum class Feature : std::uint8_t { face, edge_ab, edge_bc, edge_ca, vertex_a, vertex_b, vertex_c };
 
 struct Closest {
-  double d2 = 0;           // squared distance
-  double bary[3] = {};     // weights of a, b, c at the closest point
+  double d2 = 0;        // squared distance
+  double bary[3] = {};  // weights of a, b, c at the closest point
   Feature feature = Feature::face;
 };
 
@@ -261,7 +261,8 @@ template <class BoundsOf>
 void build_bvh(Bvh& bvh, const std::vector<Vec3f>& centroid, std::vector<std::uint32_t>& order, std::uint32_t leaf_size,
                BoundsOf&& bounds) {
   const auto n = static_cast<std::uint32_t>(centroid.size());
-  if (n >= (std::uint32_t{1} << (31 - kLeafCountBits))) throw input_error("surface index: too many items for one hierarchy");
+  if (n >= (std::uint32_t{1} << (31 - kLeafCountBits)))
+    throw input_error("surface index: too many items for one hierarchy");
   order.resize(n);
   for (std::uint32_t i = 0; i < n; ++i) order[i] = i;
   bvh.nodes.clear();
@@ -302,10 +303,11 @@ void build_bvh(Bvh& bvh, const std::vector<Vec3f>& centroid, std::vector<std::ui
     }
     const std::uint32_t mid = r.b + r.size() / 2;
     auto by = [&](auto key) {
-      std::nth_element(order.begin() + r.b, order.begin() + mid, order.begin() + r.e, [&](std::uint32_t x, std::uint32_t y) {
-        const float cx = key(centroid[x]), cy = key(centroid[y]);
-        return cx != cy ? cx < cy : x < y;
-      });
+      std::nth_element(order.begin() + r.b, order.begin() + mid, order.begin() + r.e,
+                       [&](std::uint32_t x, std::uint32_t y) {
+                         const float cx = key(centroid[x]), cy = key(centroid[y]);
+                         return cx != cy ? cx < cy : x < y;
+                       });
     };
     if (axis == 0) by([](const Vec3f& c) { return c.x; });
     if (axis == 1) by([](const Vec3f& c) { return c.y; });
@@ -493,7 +495,7 @@ struct SurfacePart::Impl {
   std::vector<std::uint32_t> original;   // hierarchy order -> the caller's triangle index
   std::vector<std::uint8_t> degenerate;  // per triangle (hierarchy order)
   Bvh bvh;
-  std::vector<PartEntry> entries;        // subtrees of about kEntryTriangles triangles, covering all
+  std::vector<PartEntry> entries;  // subtrees of about kEntryTriangles triangles, covering all
 
   Vec3d vertex(std::uint32_t v) const { return to_double(mesh.positions[v]); }
 };
@@ -696,7 +698,8 @@ void SurfaceIndex::Impl::validate_options() const {
   if (!(options.tolerance_mm >= 0) || !std::isfinite(options.tolerance_mm)) {
     throw usage_error("surface index: tolerance_mm must be finite and >= 0");
   }
-  if (options.known_side < -1 || options.known_side > 1) throw usage_error("surface index: known_side must be -1, 0 or 1");
+  if (options.known_side < -1 || options.known_side > 1)
+    throw usage_error("surface index: known_side must be -1, 0 or 1");
 }
 
 void SurfaceIndex::Impl::build_top() {
@@ -723,7 +726,8 @@ void SurfaceIndex::Impl::build_top() {
       const Vec3d n{e.bounds.n[0], e.bounds.n[1], e.bounds.n[2]};
       const bool plane = n.x != 0 || n.y != 0 || n.z != 0;
       const double shift = dot(n, o);
-      const double slack = 1e-12 * (std::abs(shift) + std::abs(double(e.bounds.lo)) + std::abs(double(e.bounds.hi)) + 1);
+      const double slack =
+          1e-12 * (std::abs(shift) + std::abs(double(e.bounds.lo)) + std::abs(double(e.bounds.hi)) + 1);
       ChildBounds b = finish_bounds(bb, n, e.bounds.lo + shift - slack, e.bounds.hi + shift + slack, plane);
       for (int a = 0; a < 3; ++a) {
         b.bmin[a] = std::nextafter(b.bmin[a], -kFloatInf);
@@ -902,18 +906,32 @@ void SurfaceIndex::Impl::fill(const Hit& hit, Vec3d p, std::size_t i, float* con
     nrm = nrm + to_double(mesh.normals[tri[k]]) * w[k];
   }
   const Vec3d a = to_double(mesh.positions[tri[0]]);
-  const Vec3d face = normalized_or_zero(cross(to_double(mesh.positions[tri[1]]) - a, to_double(mesh.positions[tri[2]]) - a));
+  const Vec3d face =
+      normalized_or_zero(cross(to_double(mesh.positions[tri[1]]) - a, to_double(mesh.positions[tri[2]]) - a));
   // Sign from the pseudo-normal of the feature holding the closest point (or known).
   Vec3d pseudo = face;
   if (options.known_side == 0) switch (hit.closest.feature) {
-    case Feature::face: break;
-    case Feature::edge_ab: pseudo = to_double(edge_normal[tri_edge[t][0]]); break;
-    case Feature::edge_bc: pseudo = to_double(edge_normal[tri_edge[t][1]]); break;
-    case Feature::edge_ca: pseudo = to_double(edge_normal[tri_edge[t][2]]); break;
-    case Feature::vertex_a: pseudo = to_double(vertex_normal[tri_vertex[t][0]]); break;
-    case Feature::vertex_b: pseudo = to_double(vertex_normal[tri_vertex[t][1]]); break;
-    case Feature::vertex_c: pseudo = to_double(vertex_normal[tri_vertex[t][2]]); break;
-  }
+      case Feature::face:
+        break;
+      case Feature::edge_ab:
+        pseudo = to_double(edge_normal[tri_edge[t][0]]);
+        break;
+      case Feature::edge_bc:
+        pseudo = to_double(edge_normal[tri_edge[t][1]]);
+        break;
+      case Feature::edge_ca:
+        pseudo = to_double(edge_normal[tri_edge[t][2]]);
+        break;
+      case Feature::vertex_a:
+        pseudo = to_double(vertex_normal[tri_vertex[t][0]]);
+        break;
+      case Feature::vertex_b:
+        pseudo = to_double(vertex_normal[tri_vertex[t][1]]);
+        break;
+      case Feature::vertex_c:
+        pseudo = to_double(vertex_normal[tri_vertex[t][2]]);
+        break;
+    }
   const double dist = std::sqrt(hit.closest.d2);
   const double side = options.known_side != 0 ? options.known_side : dot(p - q, pseudo);
   put(openfl::kQuerySignedDistance, static_cast<float>(side < 0 ? -dist : dist));
@@ -979,7 +997,8 @@ void SurfaceIndex::query(std::size_t n, const float* const xyz[3], float* const*
     for (std::size_t i = lo; i < hi; ++i) {
       const Vec3d p{xyz[0][i], xyz[1][i], xyz[2][i]};
       Impl::Hit hit;
-      if (std::isfinite(p.x) && std::isfinite(p.y) && std::isfinite(p.z)) hit = impl_->nearest(p, hint, impl_->options.max_distance_mm);
+      if (std::isfinite(p.x) && std::isfinite(p.y) && std::isfinite(p.z))
+        hit = impl_->nearest(p, hint, impl_->options.max_distance_mm);
       if (hit.part >= 0) hint = hit;
       impl_->fill(hit, p, i, columns, column_count);
     }

@@ -68,8 +68,8 @@ void grow(BoundingBox& into, const BoundingBox& b) {
 // the centre is less than the centre's distance minus the reach is beyond reach (its query would
 // miss), and a centre farther than reach + the block's half-diagonal rules out the whole block.
 struct FarBlocks {
-  Vec3d origin;             // min corner of block (0, 0, 0), mm
-  Vec3d size;               // block edge lengths, mm
+  Vec3d origin;  // min corner of block (0, 0, 0), mm
+  Vec3d size;    // block edge lengths, mm
   int nx = 0, ny = 0, nz = 0;
   std::vector<float> centre_distance;  // a lower bound of the centre's distance to the surface (+inf: beyond)
   double reach = 0;                    // with a margin for rounding
@@ -100,8 +100,7 @@ class SlabHost final : public openfl::TextureHost {
     index_ = index;
     far_ = far;
   }
-  void surface_query(std::size_t n, const float* const xyz[3], float* const* columns,
-                     int column_count) const override {
+  void surface_query(std::size_t n, const float* const xyz[3], float* const* columns, int column_count) const override {
     if (index_ != nullptr && far_ == nullptr) {
       index_->query(n, xyz, columns, column_count);
       return;
@@ -115,7 +114,8 @@ class SlabHost final : public openfl::TextureHost {
     const float nan = std::numeric_limits<float>::quiet_NaN();
     for (int c = 0; c < column_count; ++c) {
       if (columns[c] == nullptr) continue;
-      std::fill(columns[c], columns[c] + n, c == openfl::kQuerySignedDistance ? -std::numeric_limits<float>::infinity() : nan);
+      std::fill(columns[c], columns[c] + n,
+                c == openfl::kQuerySignedDistance ? -std::numeric_limits<float>::infinity() : nan);
     }
     if (near.empty()) return;
     if (near.size() == n) {
@@ -130,7 +130,8 @@ class SlabHost final : public openfl::TextureHost {
     }
     const float* sub_xyz[3] = {in.data(), in.data() + m, in.data() + 2 * m};
     std::vector<float*> sub_cols(static_cast<std::size_t>(column_count));
-    for (int c = 0; c < column_count; ++c) sub_cols[c] = columns[c] ? out.data() + static_cast<std::size_t>(c) * m : nullptr;
+    for (int c = 0; c < column_count; ++c)
+      sub_cols[c] = columns[c] ? out.data() + static_cast<std::size_t>(c) * m : nullptr;
     index_->query(m, sub_xyz, sub_cols.data(), column_count);
     for (int c = 0; c < column_count; ++c) {
       if (!columns[c]) continue;
@@ -167,15 +168,17 @@ struct Shape {
   std::vector<int> slots;  // material slot -> printer material
   std::shared_ptr<const openfl::Kernel> volume, surface;
   std::unique_ptr<SlabHost> host;
-  std::unique_ptr<BaseMesh> base;          // surface phase only
-  std::vector<Patch> patches;              // surface phase only, by zmin
+  std::unique_ptr<BaseMesh> base;            // surface phase only
+  std::vector<Patch> patches;                // surface phase only, by zmin
   std::unique_ptr<MeshVoxelizer> voxelizer;  // no surface phase: the whole base mesh, indexed once
   std::unique_ptr<SurfaceIndex> base_index;  // no surface phase, with queries: built on first use
-  Grid grid;                                // the shape's window of the job grid (all layers)
-  std::vector<std::int32_t> winding;        // surface phase: carried winding numbers
+  Grid grid;                                 // the shape's window of the job grid (all layers)
+  std::vector<std::int32_t> winding;         // surface phase: carried winding numbers
 };
 
-std::size_t mesh_bytes(const Mesh& m) { return m.vertices.size() * sizeof(Vec3f) + m.triangles.size() * sizeof(Triangle); }
+std::size_t mesh_bytes(const Mesh& m) {
+  return m.vertices.size() * sizeof(Vec3f) + m.triangles.size() * sizeof(Triangle);
+}
 
 std::size_t micropolygon_bytes(const Micropolygons& mp) {
   const SurfaceMesh& s = mp.surface;
@@ -234,7 +237,7 @@ struct VoxelJob::Impl {
   World world;
   PipelineOptions options;
   JobPlan plan;
-  std::vector<Shape> shapes;  // in priority order (highest first, then world order)
+  std::vector<Shape> shapes;              // in priority order (highest first, then world order)
   std::vector<std::int32_t> support_top;  // per support block: first layer above every shape there
   int support_bx = 0, support_by = 0;
   double setup_s = 0;
@@ -365,7 +368,10 @@ void VoxelJob::Impl::setup(RunContext* context) {
       }
     }
   };
-  if (context) context->run(body); else body();
+  if (context)
+    context->run(body);
+  else
+    body();
 
   // Priority order: highest first, then world order (stable).
   std::stable_sort(shapes.begin(), shapes.end(),
@@ -399,8 +405,8 @@ void VoxelJob::Impl::make_plan() {
   g.nz = std::max(0, k1 - k0);
   g.origin = {i0 * g.dx, j0 * g.dy, k0 * g.dz};
   if (g.nx == 0 || g.ny == 0 || g.nz == 0) {
-    throw input_error(world.source + ": the shapes hold no voxel centre at this resolution (bounds " +
-                      format_box(all) + ")");
+    throw input_error(world.source + ": the shapes hold no voxel centre at this resolution (bounds " + format_box(all) +
+                      ")");
   }
   plan.grid = g;
   plan.first_layer = k0;
@@ -422,13 +428,14 @@ void VoxelJob::Impl::make_plan() {
     const std::size_t columns = static_cast<std::size_t>(s.grid.nx) * static_cast<std::size_t>(s.grid.ny);
     // Runs (offsets + about one run per column, twice for vector growth) and, for carried
     // shapes, two winding arrays.
-    fixed += columns * 2 * (sizeof(std::uint32_t) + sizeof(LayerRun) + (p.surface_phase ? 2 * sizeof(std::int32_t) : 0));
+    fixed +=
+        columns * 2 * (sizeof(std::uint32_t) + sizeof(LayerRun) + (p.surface_phase ? 2 * sizeof(std::int32_t) : 0));
     fixed += mesh_bytes(s.mesh) * (p.surface_phase ? 3 : 4);  // mesh, voxelizer index or base mesh + bounds
     if (p.surface_queries && !p.surface_phase) fixed += s.mesh.triangles.size() * 96;  // nearest index
   }
   const std::size_t slice = g.slice_voxels();
-  const std::size_t support_cells =
-      static_cast<std::size_t>((g.nx + kSupportBlock - 1) / kSupportBlock) * ((g.ny + kSupportBlock - 1) / kSupportBlock);
+  const std::size_t support_cells = static_cast<std::size_t>((g.nx + kSupportBlock - 1) / kSupportBlock) *
+                                    ((g.ny + kSupportBlock - 1) / kSupportBlock);
   fixed += support_cells * sizeof(std::int32_t);
   const std::size_t materials = printer.materials.size();
   const std::size_t per_thread = static_cast<std::size_t>(g.nx) * (materials * sizeof(float) * 3 + 32) + (2u << 20);
@@ -453,7 +460,8 @@ void VoxelJob::Impl::make_plan() {
           const bool carry = patch.zmax >= carry_lo && patch.zmin <= carry_hi;
           const bool band = s.plan.surface_queries && patch.zmax >= band_lo && patch.zmin <= band_hi;
           if (!carry && !band) continue;
-          cache_now += static_cast<double>(patch.micropolygons) * cache_bytes_per_micropolygon(outs, s.plan.surface_queries);
+          cache_now +=
+              static_cast<double>(patch.micropolygons) * cache_bytes_per_micropolygon(outs, s.plan.surface_queries);
           transient_now += static_cast<double>(patch.micropolygons) * transient_bytes_per_micropolygon(outs);
         }
       }
@@ -467,7 +475,8 @@ void VoxelJob::Impl::make_plan() {
   plan.slab_layers = 1;
   for (int layers = max_layers; layers >= 1; layers = layers > 8 ? layers * 3 / 4 : layers - 1) {
     micro_peak(layers, cache_part, transient_part);
-    const double need = static_cast<double>(fixed) + static_cast<double>(slice) * layers + 1.25 * cache_part + transient_part;
+    const double need =
+        static_cast<double>(fixed) + static_cast<double>(slice) * layers + 1.25 * cache_part + transient_part;
     if (need <= static_cast<double>(plan.budget_bytes) || layers == 1) {
       plan.slab_layers = layers;
       break;
@@ -495,10 +504,11 @@ void VoxelJob::Impl::build_support() {
     const BoundingBox& sb = s.plan.bounds;
     BoundingBox base_all{{kInf, kInf, kInf}, {-kInf, -kInf, -kInf}};
     for (const Triangle& t : s.mesh.triangles) grow(base_all, triangle_box(s.mesh, t));
-    const double margin = s.plan.surface_phase
-                              ? std::max({base_all.min.x - sb.min.x, base_all.min.y - sb.min.y, base_all.min.z - sb.min.z,
-                                          sb.max.x - base_all.max.x, sb.max.y - base_all.max.y, sb.max.z - base_all.max.z, 0.0})
-                              : 0.0;
+    const double margin =
+        s.plan.surface_phase
+            ? std::max({base_all.min.x - sb.min.x, base_all.min.y - sb.min.y, base_all.min.z - sb.min.z,
+                        sb.max.x - base_all.max.x, sb.max.y - base_all.max.y, sb.max.z - base_all.max.z, 0.0})
+            : 0.0;
     for (const Triangle& t : s.mesh.triangles) {
       BoundingBox b = triangle_box(s.mesh, t);
       b.min = b.min - Vec3d{margin, margin, margin};
@@ -648,7 +658,8 @@ void VoxelJob::Impl::run_slab(int k0, int k1, std::vector<Slice>& slices, JobSta
       micro.triangles.resize(tfirst[np]);
       parallel_for_each_index(0, np, 1, [&](std::size_t q) {
         const SurfaceMesh& sm = *src[q];
-        std::copy(sm.positions.begin(), sm.positions.end(), micro.vertices.begin() + static_cast<std::ptrdiff_t>(vfirst[q]));
+        std::copy(sm.positions.begin(), sm.positions.end(),
+                  micro.vertices.begin() + static_cast<std::ptrdiff_t>(vfirst[q]));
         const auto base = static_cast<std::uint32_t>(vfirst[q]);
         std::size_t at = tfirst[q];
         for (std::size_t t = 0; t < sm.triangles.size(); ++t) {
@@ -734,13 +745,14 @@ void VoxelJob::Impl::run_slab(int k0, int k1, std::vector<Slice>& slices, JobSta
     // distance found with the query tolerance may be that much above the true one.
     const float* xyz[3] = {cx.data(), cy.data(), cz.data()};
     std::vector<float> found(block.size());
-    index->distance_within(block.size(), xyz,
-                           static_cast<float>((s.plan.reach_mm + half_diagonal) * (1 + 1e-5) + 1e-5), found.data());
+    index->distance_within(block.size(), xyz, static_cast<float>((s.plan.reach_mm + half_diagonal) * (1 + 1e-5) + 1e-5),
+                           found.data());
     const double tol = index->options().tolerance_mm;
     fb.centre_distance.assign(nb, 0.0f);
     for (std::size_t q = 0; q < block.size(); ++q) {
       float d = found[q];
-      if (d < std::numeric_limits<float>::infinity()) d = static_cast<float>(std::max(0.0, (d - tol) * (1 - 1e-6) - 1e-6));
+      if (d < std::numeric_limits<float>::infinity())
+        d = static_cast<float>(std::max(0.0, (d - tol) * (1 - 1e-6) - 1e-6));
       fb.centre_distance[block[q]] = d;
     }
     fb.reach = s.plan.reach_mm * (1 + 1e-5) + 1e-5;
@@ -753,125 +765,142 @@ void VoxelJob::Impl::run_slab(int k0, int k1, std::vector<Slice>& slices, JobSta
   std::atomic<std::uint64_t> shape_voxels{0}, fablet_voxels{0}, support_voxels{0};
   std::vector<std::uint64_t> material_voxels(static_cast<std::size_t>(M), 0);
   std::mutex stats_mutex;
-  parallel_for(static_cast<std::size_t>(k0), static_cast<std::size_t>(k1), 1, [&](std::size_t lo, std::size_t hi) {
-    Ditherer ditherer(g.nx, g.ny, M);
-    std::vector<float> weights(static_cast<std::size_t>(g.nx) * M, 0.0f);
-    std::vector<std::int16_t> owner(static_cast<std::size_t>(g.nx), -1);
-    std::vector<std::vector<int>> owned(active.size());
-    std::vector<std::unique_ptr<openfl::BatchExecutor>> executors(active.size());
-    std::vector<float> px, py, pz, out;
-    std::vector<int> touched;
-    std::uint64_t n_shape = 0, n_fablet = 0, n_support = 0;
-    std::vector<std::uint64_t> histogram(static_cast<std::size_t>(M) + 1, 0);
-    for (std::size_t kk = lo; kk < hi; ++kk) {
-      const int k = static_cast<int>(kk);
-      Slice& slice = slices[static_cast<std::size_t>(k - k0)];
-      slice.k = k;
-      slice.width = g.nx;
-      slice.height = g.ny;
-      slice.material.resize(g.slice_voxels());
-      ditherer.reset();
-      const float z = static_cast<float>(g.origin.z + (k + 0.5) * g.dz);
-      for (int j = 0; j < g.ny; ++j) {
-        std::uint8_t* row_out = slice.material.data() + static_cast<std::size_t>(j) * g.nx;
-        touched.clear();
-        for (std::size_t a = 0; a < active.size(); ++a) {
-          owned[a].clear();
-          const Active& act = active[a];
-          const ShapePlan& p = act.shape->plan;
-          if (k < act.k0 || k >= act.k1 || j < p.j0 || j >= p.j1) continue;
-          for (int ii = 0; ii < act.runs.nx; ++ii) {
-            const int i = p.i0 + ii;
-            if (owner[static_cast<std::size_t>(i)] >= 0) continue;
-            for (const LayerRun& r : act.runs.column(ii, j - p.j0)) {
-              if (k < r.begin) break;
-              if (k < r.end) {
-                owner[static_cast<std::size_t>(i)] = static_cast<std::int16_t>(a);
-                owned[a].push_back(i);
-                touched.push_back(i);
-                break;
+  // Each task takes a run of layers and walks it row by row, every layer of the run at each row:
+  // neighbouring layers ask about the same stretch of surface, which then stays in the caches
+  // (layer by layer, every layer would stream the whole band's hierarchy from memory again). Each
+  // layer keeps its own ditherer, so the output is the same whatever the grouping.
+  const std::size_t layer_grain = std::max<std::size_t>(1, static_cast<std::size_t>(k1 - k0 + 3) / 4);
+  parallel_for(
+      static_cast<std::size_t>(k0), static_cast<std::size_t>(k1), layer_grain, [&](std::size_t lo, std::size_t hi) {
+        std::vector<Ditherer> ditherers;
+        ditherers.reserve(hi - lo);
+        for (std::size_t kk = lo; kk < hi; ++kk) ditherers.emplace_back(g.nx, g.ny, M);
+        std::vector<float> weights(static_cast<std::size_t>(g.nx) * M, 0.0f);
+        std::vector<std::int16_t> owner(static_cast<std::size_t>(g.nx), -1);
+        std::vector<std::vector<int>> owned(active.size());
+        std::vector<std::unique_ptr<openfl::BatchExecutor>> executors(active.size());
+        std::vector<float> px, py, pz, out;
+        std::vector<int> touched;
+        std::uint64_t n_shape = 0, n_fablet = 0, n_support = 0;
+        std::vector<std::uint64_t> histogram(static_cast<std::size_t>(M) + 1, 0);
+        for (std::size_t kk = lo; kk < hi; ++kk) {
+          Slice& slice = slices[kk - static_cast<std::size_t>(k0)];
+          slice.k = static_cast<int>(kk);
+          slice.width = g.nx;
+          slice.height = g.ny;
+          slice.material.resize(g.slice_voxels());
+        }
+        for (int j = 0; j < g.ny; ++j) {
+          for (std::size_t kk = lo; kk < hi; ++kk) {
+            const int k = static_cast<int>(kk);
+            Slice& slice = slices[static_cast<std::size_t>(k - k0)];
+            Ditherer& ditherer = ditherers[kk - lo];
+            const float z = static_cast<float>(g.origin.z + (k + 0.5) * g.dz);
+            std::uint8_t* row_out = slice.material.data() + static_cast<std::size_t>(j) * g.nx;
+            touched.clear();
+            for (std::size_t a = 0; a < active.size(); ++a) {
+              owned[a].clear();
+              const Active& act = active[a];
+              const ShapePlan& p = act.shape->plan;
+              if (k < act.k0 || k >= act.k1 || j < p.j0 || j >= p.j1) continue;
+              for (int ii = 0; ii < act.runs.nx; ++ii) {
+                const int i = p.i0 + ii;
+                if (owner[static_cast<std::size_t>(i)] >= 0) continue;
+                for (const LayerRun& r : act.runs.column(ii, j - p.j0)) {
+                  if (k < r.begin) break;
+                  if (k < r.end) {
+                    owner[static_cast<std::size_t>(i)] = static_cast<std::int16_t>(a);
+                    owned[a].push_back(i);
+                    touched.push_back(i);
+                    break;
+                  }
+                }
               }
             }
-          }
-        }
-        // Volume phase per shape over the voxels it owns in this row.
-        const float y = static_cast<float>(g.origin.y + (j + 0.5) * g.dy);
-        for (std::size_t a = 0; a < active.size(); ++a) {
-          const std::vector<int>& xs = owned[a];
-          if (xs.empty()) continue;
-          Shape& s = *active[a].shape;
-          n_shape += xs.size();
-          if (!s.program) {
-            const int m = s.slots[0];
-            for (int i : xs) weights[static_cast<std::size_t>(i) * M + m] = 1.0f;
-            continue;
-          }
-          const std::size_t n = xs.size();
-          px.resize(n);
-          py.assign(n, y);
-          pz.assign(n, z);
-          for (std::size_t q = 0; q < n; ++q) px[q] = static_cast<float>(g.origin.x + (xs[q] + 0.5) * g.dx);
-          const int cols = s.volume->output_count;
-          out.resize(n * static_cast<std::size_t>(cols));
-          std::vector<float*> outs(static_cast<std::size_t>(cols));
-          for (int c = 0; c < cols; ++c) outs[static_cast<std::size_t>(c)] = out.data() + static_cast<std::size_t>(c) * n;
-          const float* ins[3] = {px.data(), py.data(), pz.data()};
-          if (!executors[a]) executors[a] = std::make_unique<openfl::BatchExecutor>(s.volume);
-          executors[a]->run(*s.host, n, ins, outs.data());
-          n_fablet += n;
-          for (std::size_t q = 0; q < n; ++q) {
-            float* w = weights.data() + static_cast<std::size_t>(xs[q]) * M;
-            for (int c = 0; c < cols; ++c) w[s.slots[static_cast<std::size_t>(c)]] += outs[static_cast<std::size_t>(c)][q];
-          }
-        }
-        // Support: void voxels below the z-buffer.
-        if (plan.support >= 0) {
-          const std::int32_t* tops = support_top.data() + static_cast<std::size_t>(j / kSupportBlock) * support_bx;
-          for (int i = 0; i < g.nx; ++i) {
-            if (k >= tops[i / kSupportBlock]) continue;
-            float* w = weights.data() + static_cast<std::size_t>(i) * M;
-            bool is_void = true;
-            if (owner[static_cast<std::size_t>(i)] >= 0) {
-              float sum = 0;
-              bool finite = true;
-              for (int m = 0; m < M; ++m) {
-                finite = finite && std::isfinite(w[m]);
-                sum += std::max(w[m], 0.0f);
+            // Volume phase per shape over the voxels it owns in this row.
+            const float y = static_cast<float>(g.origin.y + (j + 0.5) * g.dy);
+            for (std::size_t a = 0; a < active.size(); ++a) {
+              const std::vector<int>& xs = owned[a];
+              if (xs.empty()) continue;
+              Shape& s = *active[a].shape;
+              n_shape += xs.size();
+              if (!s.program) {
+                const int m = s.slots[0];
+                for (int i : xs) weights[static_cast<std::size_t>(i) * M + m] = 1.0f;
+                continue;
               }
-              is_void = !finite || !(sum > 0);
-              if (is_void) std::fill(w, w + M, 0.0f);
+              const std::size_t n = xs.size();
+              px.resize(n);
+              py.assign(n, y);
+              pz.assign(n, z);
+              for (std::size_t q = 0; q < n; ++q) px[q] = static_cast<float>(g.origin.x + (xs[q] + 0.5) * g.dx);
+              const int cols = s.volume->output_count;
+              out.resize(n * static_cast<std::size_t>(cols));
+              std::vector<float*> outs(static_cast<std::size_t>(cols));
+              for (int c = 0; c < cols; ++c)
+                outs[static_cast<std::size_t>(c)] = out.data() + static_cast<std::size_t>(c) * n;
+              const float* ins[3] = {px.data(), py.data(), pz.data()};
+              if (!executors[a]) executors[a] = std::make_unique<openfl::BatchExecutor>(s.volume);
+              executors[a]->run(*s.host, n, ins, outs.data());
+              n_fablet += n;
+              for (std::size_t q = 0; q < n; ++q) {
+                float* w = weights.data() + static_cast<std::size_t>(xs[q]) * M;
+                for (int c = 0; c < cols; ++c)
+                  w[s.slots[static_cast<std::size_t>(c)]] += outs[static_cast<std::size_t>(c)][q];
+              }
+            }
+            // Support: void voxels below the z-buffer.
+            if (plan.support >= 0) {
+              const std::int32_t* tops = support_top.data() + static_cast<std::size_t>(j / kSupportBlock) * support_bx;
+              for (int i = 0; i < g.nx; ++i) {
+                if (k >= tops[i / kSupportBlock]) continue;
+                float* w = weights.data() + static_cast<std::size_t>(i) * M;
+                bool is_void = true;
+                if (owner[static_cast<std::size_t>(i)] >= 0) {
+                  float sum = 0;
+                  bool finite = true;
+                  for (int m = 0; m < M; ++m) {
+                    finite = finite && std::isfinite(w[m]);
+                    sum += std::max(w[m], 0.0f);
+                  }
+                  is_void = !finite || !(sum > 0);
+                  if (is_void) std::fill(w, w + M, 0.0f);
+                } else {
+                  touched.push_back(i);
+                }
+                if (is_void) {
+                  w[plan.support] = 1.0f;
+                  ++n_support;
+                }
+              }
+            }
+            if (touched.empty()) {
+              ditherer.push_void_row(row_out);
             } else {
-              touched.push_back(i);
-            }
-            if (is_void) {
-              w[plan.support] = 1.0f;
-              ++n_support;
+              ditherer.push_row(weights.data(), row_out);
+              for (int i : touched) {
+                std::fill_n(weights.data() + static_cast<std::size_t>(i) * M, M, 0.0f);
+                owner[static_cast<std::size_t>(i)] = -1;
+              }
             }
           }
         }
-        if (touched.empty()) {
-          ditherer.push_void_row(row_out);
-        } else {
-          ditherer.push_row(weights.data(), row_out);
-          for (int i : touched) {
-            std::fill_n(weights.data() + static_cast<std::size_t>(i) * M, M, 0.0f);
-            owner[static_cast<std::size_t>(i)] = -1;
-          }
+        for (std::size_t kk = lo; kk < hi; ++kk) {
+          for (std::uint8_t v : slices[kk - static_cast<std::size_t>(k0)].material) ++histogram[v];
         }
-      }
-      for (std::uint8_t v : slice.material) ++histogram[v];
-    }
-    shape_voxels += n_shape;
-    fablet_voxels += n_fablet;
-    support_voxels += n_support;
-    std::lock_guard<std::mutex> lock(stats_mutex);
-    for (int m = 0; m < M; ++m) material_voxels[static_cast<std::size_t>(m)] += histogram[static_cast<std::size_t>(m) + 1];
-  });
+        shape_voxels += n_shape;
+        fablet_voxels += n_fablet;
+        support_voxels += n_support;
+        std::lock_guard<std::mutex> lock(stats_mutex);
+        for (int m = 0; m < M; ++m)
+          material_voxels[static_cast<std::size_t>(m)] += histogram[static_cast<std::size_t>(m) + 1];
+      });
   stats.volume_s += seconds_since(t_volume);
   stats.shape_voxels += shape_voxels;
   stats.fablet_voxels += fablet_voxels;
   stats.support_voxels += support_voxels;
-  for (int m = 0; m < M; ++m) stats.material_voxels[static_cast<std::size_t>(m)] += material_voxels[static_cast<std::size_t>(m)];
+  for (int m = 0; m < M; ++m)
+    stats.material_voxels[static_cast<std::size_t>(m)] += material_voxels[static_cast<std::size_t>(m)];
 
   for (Shape& s : shapes) {
     if (s.host) s.host->set_index(s.plan.surface_phase ? nullptr : s.base_index.get());

@@ -53,8 +53,8 @@ double triangle_d2(Vec3d p, Vec3d a, Vec3d b, Vec3d c) {
 double brute_distance(const Mesh& m, Vec3d p) {
   double best = std::numeric_limits<double>::infinity();
   for (const Triangle& t : m.triangles) {
-    best = std::min(best, triangle_d2(p, to_double(m.vertices[t[0]]), to_double(m.vertices[t[1]]),
-                                      to_double(m.vertices[t[2]])));
+    best = std::min(
+        best, triangle_d2(p, to_double(m.vertices[t[0]]), to_double(m.vertices[t[1]]), to_double(m.vertices[t[2]])));
   }
   return std::sqrt(best);
 }
@@ -390,7 +390,8 @@ std::vector<std::shared_ptr<const SurfacePart>> torus_parts(const Mesh& mesh, in
   for (std::size_t first = 0; first < order.size(); first += per) {
     SurfaceMesh part = whole;
     part.triangles.clear();
-    for (std::size_t q = first; q < std::min(order.size(), first + per); ++q) part.triangles.push_back(whole.triangles[order[q]]);
+    for (std::size_t q = first; q < std::min(order.size(), first + per); ++q)
+      part.triangles.push_back(whole.triangles[order[q]]);
     const auto base = static_cast<std::uint32_t>(concatenated.positions.size());
     concatenated.positions.insert(concatenated.positions.end(), part.positions.begin(), part.positions.end());
     concatenated.normals.insert(concatenated.normals.end(), part.normals.begin(), part.normals.end());
@@ -511,8 +512,11 @@ TEST(SurfaceIndex, PartsNeedAKnownSideAndMatchingAttributes) {
   other.attribute_count = 0;
   other.attributes.clear();
   const auto plain = std::make_shared<const SurfacePart>(std::move(other));
-  EXPECT_THAT([&] { SurfaceIndex index({part, plain}, io); },
-              testing::ThrowsMessage<Error>(HasSubstr("different attribute counts")));
+  EXPECT_THAT(
+      [&] {
+        SurfaceIndex index({part, plain}, io);
+      },
+      testing::ThrowsMessage<Error>(HasSubstr("different attribute counts")));
   EXPECT_THAT([] { SurfacePart p(SurfaceMesh{}); }, testing::ThrowsMessage<Error>(HasSubstr("no triangles")));
   EXPECT_GT(part->bytes(), part->mesh().triangles.size() * sizeof(Triangle));
 }

@@ -172,8 +172,7 @@ class SurfaceHost : public openfl::TextureHost {
  public:
   SurfaceHost(std::vector<openfl::Texture> textures, const SurfaceIndex* surface);
   /// Forwards to surface->query; without a surface, throws like TextureHost.
-  void surface_query(std::size_t n, const float* const xyz[3], float* const* columns,
-                     int column_count) const override;
+  void surface_query(std::size_t n, const float* const xyz[3], float* const* columns, int column_count) const override;
   const SurfaceIndex* surface() const noexcept { return surface_; }
 
  private:
