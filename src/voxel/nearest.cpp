@@ -599,7 +599,7 @@ SurfacePart::SurfacePart(SurfaceMesh mesh) : impl_(std::make_unique<Impl>()) {
   }
   mesh.triangles = std::move(sorted);
   im.mesh = std::move(mesh);
-  // Entries: the children at the depth where median splits leave about kEntryTriangles each.
+  // Entries: the children at the depth where four-way splits leave about kEntryTriangles each.
   int depth = 0;
   for (std::size_t size = nt; size > kEntryTriangles && depth < 12; size /= 4) ++depth;
   auto collect = [&](auto&& self, std::int32_t node, int level) -> void {
