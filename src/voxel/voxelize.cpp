@@ -27,8 +27,6 @@ constexpr double kUnitsPerVoxel = 65536.0;
 constexpr std::int64_t kHalf = 32768;           // half a voxel in fixed point
 constexpr double kMaxUnits = 70368744177664.0;  // 2^46: 2^30 voxels
 constexpr std::size_t kRowGrain = 4;
-// Triangles per chunk of the parallel indexing in the MeshVoxelizer constructor.
-constexpr std::size_t kProjectChunk = 1 << 15;
 
 using Projected = MeshVoxelizer::Projected;
 
@@ -85,10 +83,12 @@ struct RowWork {
 
 class SlabRunner {
  public:
-  SlabRunner(const Grid& grid, const std::vector<Projected>& triangles, const std::vector<std::uint32_t>& row_offsets,
+  SlabRunner(const Grid& grid, const std::vector<std::vector<Projected>>& triangles, int chunk_bits,
+             const std::vector<std::uint32_t>& row_offsets,
              const std::vector<std::uint32_t>& row_triangles, int k0, int k1, const std::vector<std::int32_t>* below)
       : grid_(grid),
         tris_(triangles),
+        chunk_bits_(chunk_bits),
         row_offsets_(row_offsets),
         row_tris_(row_triangles),
         k0_(k0),
@@ -141,7 +141,8 @@ class SlabRunner {
     const bool carry = below_ != nullptr;
     for (std::uint32_t r = row_offsets_[static_cast<std::size_t>(j)]; r < row_offsets_[static_cast<std::size_t>(j) + 1];
          ++r) {
-      const Projected& t = tris_[row_tris_[r]];
+      const std::uint32_t id = row_tris_[r];
+      const Projected& t = tris_[id >> chunk_bits_][id & ((1u << chunk_bits_) - 1)];
       if (t.kmin >= k1_) break;  // sorted by zmin: every later triangle lies above the slab
       const bool below_slab = t.kmax < k0_;
       if (carry && below_slab) continue;  // already in winding_below
@@ -226,7 +227,8 @@ class SlabRunner {
   }
 
   const Grid& grid_;
-  const std::vector<Projected>& tris_;
+  const std::vector<std::vector<Projected>>& tris_;
+  int chunk_bits_;
   const std::vector<std::uint32_t>& row_offsets_;
   const std::vector<std::uint32_t>& row_tris_;
   int k0_, k1_;
@@ -318,11 +320,15 @@ MeshVoxelizer::MeshVoxelizer(const Mesh& mesh, const Grid& grid, std::optional<V
     shift[a] = static_cast<std::int64_t>(whole) * static_cast<std::int64_t>(kUnitsPerVoxel);
   }
   // In chunks, in parallel: project, keep the triangles reaching a row, count them per row. The
-  // chunks' boundaries depend only on the triangle count, so the order of triangles_ (the input's,
-  // less the skipped ones) and of each row's list never depend on the threads.
+  // chunks' boundaries depend only on the triangle count, so the triangle ids (the input's order,
+  // less the skipped ones) and each row's list never depend on the threads.
   const std::size_t ny = static_cast<std::size_t>(grid_.ny);
   const std::size_t nt = mesh.triangles.size();
+  constexpr std::size_t kProjectChunk = std::size_t{1} << kChunkBits;
   const std::size_t chunks = (nt + kProjectChunk - 1) / kProjectChunk;
+  if (chunks > (std::size_t{1} << (32 - kChunkBits))) {
+    throw input_error("voxelize: more than 2^32 triangles in one mesh; split it into slabs");
+  }
   struct Chunk {
     std::vector<Projected> kept;
     std::vector<std::pair<std::int32_t, std::int32_t>> rows;  // per kept triangle: [first, last] row
@@ -345,11 +351,8 @@ MeshVoxelizer::MeshVoxelizer(const Mesh& mesh, const Grid& grid, std::optional<V
       for (std::int64_t j = jlo; j <= jhi; ++j) ++ch.row_counts[static_cast<std::size_t>(j)];
     }
   });
-  std::vector<std::size_t> first(chunks + 1, 0);
-  for (std::size_t c = 0; c < chunks; ++c) first[c + 1] = first[c] + parts[c].kept.size();
-  if (first[chunks] > std::numeric_limits<std::uint32_t>::max()) {
-    throw input_error("voxelize: more than 2^32 triangles in one mesh; split it into slabs");
-  }
+  indexed_ = 0;
+  for (const Chunk& ch : parts) indexed_ += ch.kept.size();
   row_offsets_.assign(ny + 1, 0);
   std::uint64_t total = 0;
   for (std::size_t j = 0; j < ny; ++j) {
@@ -368,24 +371,27 @@ MeshVoxelizer::MeshVoxelizer(const Mesh& mesh, const Grid& grid, std::optional<V
       at += count;
     }
   }
-  triangles_.resize(first[chunks]);
   row_triangles_.resize(static_cast<std::size_t>(total));
   parallel_for_each_index(0, chunks, 1, [&](std::size_t c) {
     Chunk& ch = parts[c];
-    std::copy(ch.kept.begin(), ch.kept.end(), triangles_.begin() + static_cast<std::ptrdiff_t>(first[c]));
     for (std::size_t q = 0; q < ch.kept.size(); ++q) {
-      const auto t = static_cast<std::uint32_t>(first[c] + q);
+      const auto t = static_cast<std::uint32_t>((c << kChunkBits) | q);
       for (std::int32_t j = ch.rows[q].first; j <= ch.rows[q].second; ++j) {
         row_triangles_[ch.row_counts[static_cast<std::size_t>(j)]++] = t;
       }
     }
-    ch = Chunk{};
+    ch.rows = {};
+    ch.row_counts = {};
   });
+  chunks_.resize(chunks);
+  for (std::size_t c = 0; c < chunks; ++c) chunks_[c] = std::move(parts[c].kept);
   // Sorting each row by lowest z lets a slab stop at the first triangle above it.
   parallel_for_each_index(0, ny, kRowGrain, [&](std::size_t j) {
     std::sort(row_triangles_.begin() + row_offsets_[j], row_triangles_.begin() + row_offsets_[j + 1],
               [&](std::uint32_t a, std::uint32_t b) {
-                return triangles_[a].zmin != triangles_[b].zmin ? triangles_[a].zmin < triangles_[b].zmin : a < b;
+                const Projected& ta = chunks_[a >> kChunkBits][a & ((1u << kChunkBits) - 1)];
+                const Projected& tb = chunks_[b >> kChunkBits][b & ((1u << kChunkBits) - 1)];
+                return ta.zmin != tb.zmin ? ta.zmin < tb.zmin : a < b;
               });
   });
 }
@@ -409,7 +415,7 @@ SlabRuns MeshVoxelizer::voxelize(int k0, int k1, const SlabOptions& options) con
   out.offsets.assign(columns + 1, 0);
   if (options.keep_winding_top) out.winding_top.assign(columns, 0);
 
-  const SlabRunner runner(grid_, triangles_, row_offsets_, row_triangles_, k0, k1, options.winding_below);
+  const SlabRunner runner(grid_, chunks_, kChunkBits, row_offsets_, row_triangles_, k0, k1, options.winding_below);
   std::vector<std::vector<LayerRun>> row_runs(ny);
   if (k1 > k0) {
     parallel_for(0, ny, kRowGrain, [&](std::size_t lo, std::size_t hi) {

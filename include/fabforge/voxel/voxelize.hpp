@@ -109,7 +109,7 @@ class MeshVoxelizer {
 
   const Grid& grid() const { return grid_; }
   /// Triangles with a non-zero projected area that reach at least one row of the grid.
-  std::size_t indexed_triangles() const { return triangles_.size(); }
+  std::size_t indexed_triangles() const { return indexed_; }
 
   /// A triangle with its xy snapped to the fixed-point lattice (1/65536 voxel), its vertices in
   /// lexicographic (x, y, z) order so that equal triangles compute bit-identical heights.
@@ -125,7 +125,11 @@ class MeshVoxelizer {
 
  private:
   Grid grid_;
-  std::vector<Projected> triangles_;
+  /// The kept triangles in chunks of the input (indexed in parallel, never copied into one array);
+  /// triangle id = chunk << kChunkBits | position in the chunk, increasing with the input order.
+  static constexpr int kChunkBits = 15;
+  std::vector<std::vector<Projected>> chunks_;
+  std::size_t indexed_ = 0;
   std::vector<std::uint32_t> row_offsets_;  ///< ny + 1: triangles reaching row j, sorted by zmin
   std::vector<std::uint32_t> row_triangles_;
 };
