@@ -250,13 +250,28 @@ ChildBounds merge_bounds(const ChildBounds* kids, int count) {
   return finish_bounds(b, n, plo, phi, plane);
 }
 
+// The box of a set of centroids.
+struct CentroidBox {
+  float lo[3] = {kFloatInf, kFloatInf, kFloatInf}, hi[3] = {-kFloatInf, -kFloatInf, -kFloatInf};
+  void add(const Vec3f& c) {
+    lo[0] = std::min(lo[0], c.x);
+    hi[0] = std::max(hi[0], c.x);
+    lo[1] = std::min(lo[1], c.y);
+    hi[1] = std::max(hi[1], c.y);
+    lo[2] = std::min(lo[2], c.z);
+    hi[2] = std::max(hi[2], c.z);
+  }
+};
+
 // Builds a 4-wide hierarchy over items [0, n) with centroids `centroid` (local frame). `order`
-// receives the item order (leaves are ranges of it); `bounds(first, count)` gives the exact bounds
-// of order[first .. first + count) (called for ranges up to kExactBoundsLimit items). Splits at the
-// middle of the longest axis of the centroids' box (a split by count would cut clusters: the two
-// sides of a ring of surface end up in one leaf as wide as the ring, which every query inside the
-// ring then opens); a median split, ties by item index, where the middle leaves one side empty
-// or the tree gets deep. Deterministic.
+// receives the item order (leaves are ranges of it). `bounds(first, count, kids, kid_count)` gives
+// the exact bounds of order[first .. first + count) for ranges up to kExactBoundsLimit items: of
+// a leaf from its items (kids == nullptr), of a node with the exact bounds of its children at
+// hand. Splits at the middle of the longest axis of the centroids' box (a split by count would cut
+// clusters: the two sides of a ring of surface end up in one leaf as wide as the ring, which every
+// query inside the ring then opens); a median split, ties by item index, where the middle leaves
+// one side empty or the tree gets deep. The partition pass also measures both sides' centroid
+// boxes, so each level reads the items once. Deterministic.
 template <class BoundsOf>
 void build_bvh(Bvh& bvh, const std::vector<Vec3f>& centroid, std::vector<std::uint32_t>& order, std::uint32_t leaf_size,
                BoundsOf&& bounds) {
@@ -268,20 +283,17 @@ void build_bvh(Bvh& bvh, const std::vector<Vec3f>& centroid, std::vector<std::ui
   bvh.nodes.clear();
   bvh.nodes.reserve(n / leaf_size / 2 + 1);
   struct Range {
-    std::uint32_t b, e;
+    std::uint32_t b = 0, e = 0;
+    CentroidBox box;  // of the range's centroids
     std::uint32_t size() const { return e - b; }
   };
-  auto split = [&](Range r, Range& left, Range& right, int depth) {
-    float lo[3] = {kFloatInf, kFloatInf, kFloatInf}, hi[3] = {-kFloatInf, -kFloatInf, -kFloatInf};
-    for (std::uint32_t i = r.b; i < r.e; ++i) {
-      const Vec3f& c = centroid[order[i]];
-      lo[0] = std::min(lo[0], c.x);
-      hi[0] = std::max(hi[0], c.x);
-      lo[1] = std::min(lo[1], c.y);
-      hi[1] = std::max(hi[1], c.y);
-      lo[2] = std::min(lo[2], c.z);
-      hi[2] = std::max(hi[2], c.z);
-    }
+  auto measure = [&](Range& r) {
+    r.box = CentroidBox{};
+    for (std::uint32_t i = r.b; i < r.e; ++i) r.box.add(centroid[order[i]]);
+  };
+  auto split = [&](const Range& r, Range& left, Range& right, int depth) {
+    const float* lo = r.box.lo;
+    const float* hi = r.box.hi;
     int axis = 0;
     for (int a = 1; a < 3; ++a) {
       if (hi[a] - lo[a] > hi[axis] - lo[axis]) axis = a;
@@ -292,12 +304,24 @@ void build_bvh(Bvh& bvh, const std::vector<Vec3f>& centroid, std::vector<std::ui
         const Vec3f& c = centroid[i];
         return (axis == 0 ? c.x : axis == 1 ? c.y : c.z) < middle;
       };
-      // std::partition is deterministic: the order (and the tree) depends only on the input.
-      const auto at = std::partition(order.begin() + r.b, order.begin() + r.e, below);
-      const auto mid = static_cast<std::uint32_t>(at - order.begin());
-      if (mid > r.b && mid < r.e) {
-        left = {r.b, mid};
-        right = {mid, r.e};
+      // Two-pointer partition; every item is classified once, into its side's box.
+      CentroidBox lb, rb;
+      std::uint32_t i = r.b, j = r.e;
+      for (;;) {
+        while (i < j && below(order[i])) lb.add(centroid[order[i++]]);
+        while (i < j && !below(order[j - 1])) rb.add(centroid[order[--j]]);
+        if (i >= j) break;
+        std::swap(order[i], order[j - 1]);  // i < j - 1 here: order[i] was above, order[j - 1] below
+        lb.add(centroid[order[i++]]);
+        rb.add(centroid[order[--j]]);
+      }
+      if (i > r.b && i < r.e) {
+        left.b = r.b;
+        left.e = i;
+        left.box = lb;
+        right.b = i;
+        right.e = r.e;
+        right.box = rb;
         return;
       }
     }
@@ -312,12 +336,17 @@ void build_bvh(Bvh& bvh, const std::vector<Vec3f>& centroid, std::vector<std::ui
     if (axis == 0) by([](const Vec3f& c) { return c.x; });
     if (axis == 1) by([](const Vec3f& c) { return c.y; });
     if (axis == 2) by([](const Vec3f& c) { return c.z; });
-    left = {r.b, mid};
-    right = {mid, r.e};
+    left.b = r.b;
+    left.e = mid;
+    right.b = mid;
+    right.e = r.e;
+    measure(left);
+    measure(right);
   };
   // Fills node `index` with the (up to four) children of range r; returns r's bounds.
-  auto fill = [&](auto&& self, std::size_t index, Range r, int depth) -> ChildBounds {
-    Range groups[4] = {r, {}, {}, {}};
+  auto fill = [&](auto&& self, std::size_t index, const Range& r, int depth) -> ChildBounds {
+    Range groups[4];
+    groups[0] = r;
     int count = 1;
     while (count < 4) {
       int widest = -1;
@@ -330,19 +359,20 @@ void build_bvh(Bvh& bvh, const std::vector<Vec3f>& centroid, std::vector<std::ui
       groups[widest] = left;
       groups[count++] = right;
     }
-    std::sort(groups, groups + count, [](const Range& x, const Range& y) { return x.b < y.b; });
+    for (int g = 1; g < count; ++g) {  // in item order (insertion: at most four)
+      for (int at = g; at > 0 && groups[at - 1].b > groups[at].b; --at) std::swap(groups[at - 1], groups[at]);
+    }
     ChildBounds kids[4];
     std::int32_t child[4] = {kNoChild, kNoChild, kNoChild, kNoChild};
     for (int c = 0; c < count; ++c) {
       if (groups[c].size() <= leaf_size) {
-        kids[c] = bounds(groups[c].b, groups[c].size());
+        kids[c] = bounds(groups[c].b, groups[c].size(), nullptr, 0);
         child[c] = ~static_cast<std::int32_t>((groups[c].b << kLeafCountBits) | groups[c].size());
       } else {
         const std::size_t next = bvh.nodes.size();
         bvh.nodes.emplace_back();
         child[c] = static_cast<std::int32_t>(next);
         kids[c] = self(self, next, groups[c], depth + 1);
-        if (groups[c].size() <= kExactBoundsLimit) kids[c] = bounds(groups[c].b, groups[c].size());
       }
     }
     Node4& node = bvh.nodes[index];
@@ -366,10 +396,14 @@ void build_bvh(Bvh& bvh, const std::vector<Vec3f>& centroid, std::vector<std::ui
       node.lo[c] = kids[c].lo;
       node.hi[c] = kids[c].hi;
     }
-    return merge_bounds(kids, count);
+    return r.size() <= kExactBoundsLimit ? bounds(r.b, r.size(), kids, count) : merge_bounds(kids, count);
   };
   bvh.nodes.emplace_back();
-  bvh.all = fill(fill, 0, Range{0, n}, 0);
+  Range root;
+  root.b = 0;
+  root.e = n;
+  measure(root);
+  bvh.all = fill(fill, 0, root, 0);
 }
 
 #if defined(__GNUC__)
@@ -560,14 +594,24 @@ SurfacePart::SurfacePart(SurfaceMesh mesh) : impl_(std::make_unique<Impl>()) {
   }
   std::vector<std::uint32_t> order;
   const auto& tris = mesh.triangles;
-  auto bounds = [&](std::uint32_t first, std::uint32_t count) {
+  // A leaf's box and normal from its triangles; a node's from its children's (exact: the union of
+  // outward-rounded boxes is the outward-rounded union). The slab always over the vertices.
+  auto bounds = [&](std::uint32_t first, std::uint32_t count, const ChildBounds* kids, int kid_count) {
     BoundsBuilder b;
-    for (std::uint32_t q = first; q < first + count; ++q) {
-      const Triangle& tri = tris[order[q]];
-      b.add_point(local[tri[0]]);
-      b.add_point(local[tri[1]]);
-      b.add_point(local[tri[2]]);
-      b.normal_sum = b.normal_sum + area_normal[order[q]];
+    if (kids == nullptr) {
+      for (std::uint32_t q = first; q < first + count; ++q) {
+        const Triangle& tri = tris[order[q]];
+        b.add_point(local[tri[0]]);
+        b.add_point(local[tri[1]]);
+        b.add_point(local[tri[2]]);
+        b.normal_sum = b.normal_sum + area_normal[order[q]];
+      }
+    } else {
+      for (int c = 0; c < kid_count; ++c) {
+        b.add_point({kids[c].bmin[0], kids[c].bmin[1], kids[c].bmin[2]});
+        b.add_point({kids[c].bmax[0], kids[c].bmax[1], kids[c].bmax[2]});
+        b.normal_sum = b.normal_sum + Vec3d{kids[c].nsum[0], kids[c].nsum[1], kids[c].nsum[2]};
+      }
     }
     const Vec3d n = normalized_or_zero(b.normal_sum);
     const bool plane = n.x != 0 || n.y != 0 || n.z != 0;
@@ -747,7 +791,7 @@ void SurfaceIndex::Impl::build_top() {
   top.origin = {0, 0, 0};
   top.margin = static_cast<float>(1e-6 * (1 + extent));
   std::vector<ChildBounds> kids;
-  build_bvh(top, centroid, item_order, 1, [&](std::uint32_t first, std::uint32_t count) {
+  build_bvh(top, centroid, item_order, 1, [&](std::uint32_t first, std::uint32_t count, const ChildBounds*, int) {
     if (count == 1) return boxes[item_order[first]];
     kids.resize(count);
     for (std::uint32_t q = 0; q < count; ++q) kids[q] = boxes[item_order[first + q]];
