@@ -28,11 +28,13 @@ namespace {
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
-constexpr int kSupportBlock = 4;
+constexpr int kSupportBlock = 4;          // columns per side of a support z-buffer cell
 constexpr int kFarBlock[3] = {8, 4, 4};  // voxels per far-block side in x, y, z
+// Layers one volume-phase task walks together, row by row (each keeps its ditherer's rows).
+constexpr int kMaxLayerRun = 8;
 // What the process holds before any job data: code, libraries, thread pools (measured: about 16
 // MiB for a one-voxel job), with a margin.
-constexpr std::size_t kProcessBaseBytes = std::size_t{24} << 20;  // columns per side of a support z-buffer cell
+constexpr std::size_t kProcessBaseBytes = std::size_t{24} << 20;
 constexpr double kInf = std::numeric_limits<double>::infinity();
 
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
@@ -165,7 +167,8 @@ struct Shape {
   ShapePlan plan;
   Mesh mesh;  // placed in printer coordinates
   std::shared_ptr<const openfl::Program> program;
-  std::vector<int> slots;  // material slot -> printer material
+  std::vector<int> slots;         // material slot -> printer material
+  std::vector<int> dither_slots;  // material slot -> dithered material (VoxelJob::Impl::dithered)
   std::shared_ptr<const openfl::Kernel> volume, surface;
   std::unique_ptr<SlabHost> host;
   std::unique_ptr<BaseMesh> base;            // surface phase only
@@ -243,6 +246,11 @@ struct VoxelJob::Impl {
   double setup_s = 0;
   double micro_edge_mm = 0;
   float query_tolerance_mm = 0;
+  // The printer materials that some shape's slots or the support can take, in material order: only
+  // these are dithered (a material no voxel can take never wins and carries no error, so leaving it
+  // out changes nothing but the cost). Dithered index d is printer material dithered[d].
+  std::vector<int> dithered;
+  int dithered_support = -1;
 
   // A tessellated patch: its micropolygons, or for a shape with surface queries the same as a
   // nearest-point part (built once, shared by the indexes of every slab whose band it reaches).
@@ -411,6 +419,24 @@ void VoxelJob::Impl::make_plan() {
   plan.grid = g;
   plan.first_layer = k0;
   plan.support = printer.support;
+  std::vector<char> used(printer.materials.size(), 0);
+  for (const Shape& s : shapes) {
+    for (int m : s.slots) used[static_cast<std::size_t>(m)] = 1;
+  }
+  if (plan.support >= 0) used[static_cast<std::size_t>(plan.support)] = 1;
+  dithered.clear();
+  std::vector<int> dithered_of(printer.materials.size(), -1);
+  for (std::size_t m = 0; m < used.size(); ++m) {
+    if (!used[m]) continue;
+    dithered_of[m] = static_cast<int>(dithered.size());
+    dithered.push_back(static_cast<int>(m));
+  }
+  if (dithered.empty()) dithered.push_back(0);  // no shape takes a material: every voxel is void
+  for (Shape& s : shapes) {
+    s.dither_slots.clear();
+    for (int m : s.slots) s.dither_slots.push_back(dithered_of[static_cast<std::size_t>(m)]);
+  }
+  dithered_support = plan.support >= 0 ? dithered_of[static_cast<std::size_t>(plan.support)] : -1;
 
   std::size_t fixed = 0;
   for (Shape& s : shapes) {
@@ -437,8 +463,11 @@ void VoxelJob::Impl::make_plan() {
   const std::size_t support_cells = static_cast<std::size_t>((g.nx + kSupportBlock - 1) / kSupportBlock) *
                                     ((g.ny + kSupportBlock - 1) / kSupportBlock);
   fixed += support_cells * sizeof(std::int32_t);
-  const std::size_t materials = printer.materials.size();
-  const std::size_t per_thread = static_cast<std::size_t>(g.nx) * (materials * sizeof(float) * 3 + 32) + (2u << 20);
+  // Per thread: a row of weights and, for each layer of its run (kMaxLayerRun), a ditherer's two
+  // rows of errors, over the dithered materials.
+  const std::size_t materials = dithered.size();
+  const std::size_t per_thread =
+      static_cast<std::size_t>(g.nx) * (materials * sizeof(float) * (1 + 2 * kMaxLayerRun) + 32) + (2u << 20);
   fixed += per_thread * 2;  // rows of this machine's threads (two cores); more threads add theirs
   fixed += kProcessBaseBytes;
   plan.budget_bytes = options.memory_budget_bytes ? options.memory_budget_bytes : world.memory_budget_mb << 20;
@@ -533,6 +562,14 @@ void VoxelJob::Impl::build_support() {
 void VoxelJob::Impl::run_slab(int k0, int k1, std::vector<Slice>& slices, JobStats& stats, std::uint64_t stamp) {
   const Grid& g = plan.grid;
   const int M = static_cast<int>(world.printer.materials.size());
+  const int D = static_cast<int>(dithered.size());
+  // Dithered index + 1 -> printer material + 1 (0 stays void); identity when every material is used.
+  std::vector<std::uint8_t> to_material(static_cast<std::size_t>(D) + 1, 0);
+  bool identity = D == M;
+  for (int d = 0; d < D; ++d) {
+    to_material[static_cast<std::size_t>(d) + 1] = static_cast<std::uint8_t>(dithered[static_cast<std::size_t>(d)] + 1);
+    identity = identity && dithered[static_cast<std::size_t>(d)] == d;
+  }
   const double z_lo = g.origin.z + (k0 + 0.5) * g.dz, z_hi = g.origin.z + (k1 - 0.5) * g.dz;
 
   // 1-2. Working set and each shape's solid inside the slab.
@@ -769,13 +806,14 @@ void VoxelJob::Impl::run_slab(int k0, int k1, std::vector<Slice>& slices, JobSta
   // neighbouring layers ask about the same stretch of surface, which then stays in the caches
   // (layer by layer, every layer would stream the whole band's hierarchy from memory again). Each
   // layer keeps its own ditherer, so the output is the same whatever the grouping.
-  const std::size_t layer_grain = std::max<std::size_t>(1, static_cast<std::size_t>(k1 - k0 + 3) / 4);
+  const std::size_t layer_grain =
+      std::clamp<std::size_t>(static_cast<std::size_t>(k1 - k0 + 3) / 4, 1, static_cast<std::size_t>(kMaxLayerRun));
   parallel_for(
       static_cast<std::size_t>(k0), static_cast<std::size_t>(k1), layer_grain, [&](std::size_t lo, std::size_t hi) {
         std::vector<Ditherer> ditherers;
         ditherers.reserve(hi - lo);
-        for (std::size_t kk = lo; kk < hi; ++kk) ditherers.emplace_back(g.nx, g.ny, M);
-        std::vector<float> weights(static_cast<std::size_t>(g.nx) * M, 0.0f);
+        for (std::size_t kk = lo; kk < hi; ++kk) ditherers.emplace_back(g.nx, g.ny, D);
+        std::vector<float> weights(static_cast<std::size_t>(g.nx) * D, 0.0f);
         std::vector<std::int16_t> owner(static_cast<std::size_t>(g.nx), -1);
         std::vector<std::vector<int>> owned(active.size());
         std::vector<std::unique_ptr<openfl::BatchExecutor>> executors(active.size());
@@ -825,8 +863,8 @@ void VoxelJob::Impl::run_slab(int k0, int k1, std::vector<Slice>& slices, JobSta
               Shape& s = *active[a].shape;
               n_shape += xs.size();
               if (!s.program) {
-                const int m = s.slots[0];
-                for (int i : xs) weights[static_cast<std::size_t>(i) * M + m] = 1.0f;
+                const int m = s.dither_slots[0];
+                for (int i : xs) weights[static_cast<std::size_t>(i) * D + m] = 1.0f;
                 continue;
               }
               const std::size_t n = xs.size();
@@ -844,9 +882,9 @@ void VoxelJob::Impl::run_slab(int k0, int k1, std::vector<Slice>& slices, JobSta
               executors[a]->run(*s.host, n, ins, outs.data());
               n_fablet += n;
               for (std::size_t q = 0; q < n; ++q) {
-                float* w = weights.data() + static_cast<std::size_t>(xs[q]) * M;
+                float* w = weights.data() + static_cast<std::size_t>(xs[q]) * D;
                 for (int c = 0; c < cols; ++c)
-                  w[s.slots[static_cast<std::size_t>(c)]] += outs[static_cast<std::size_t>(c)][q];
+                  w[s.dither_slots[static_cast<std::size_t>(c)]] += outs[static_cast<std::size_t>(c)][q];
               }
             }
             // Support: void voxels below the z-buffer.
@@ -854,22 +892,22 @@ void VoxelJob::Impl::run_slab(int k0, int k1, std::vector<Slice>& slices, JobSta
               const std::int32_t* tops = support_top.data() + static_cast<std::size_t>(j / kSupportBlock) * support_bx;
               for (int i = 0; i < g.nx; ++i) {
                 if (k >= tops[i / kSupportBlock]) continue;
-                float* w = weights.data() + static_cast<std::size_t>(i) * M;
+                float* w = weights.data() + static_cast<std::size_t>(i) * D;
                 bool is_void = true;
                 if (owner[static_cast<std::size_t>(i)] >= 0) {
                   float sum = 0;
                   bool finite = true;
-                  for (int m = 0; m < M; ++m) {
+                  for (int m = 0; m < D; ++m) {
                     finite = finite && std::isfinite(w[m]);
                     sum += std::max(w[m], 0.0f);
                   }
                   is_void = !finite || !(sum > 0);
-                  if (is_void) std::fill(w, w + M, 0.0f);
+                  if (is_void) std::fill(w, w + D, 0.0f);
                 } else {
                   touched.push_back(i);
                 }
                 if (is_void) {
-                  w[plan.support] = 1.0f;
+                  w[dithered_support] = 1.0f;
                   ++n_support;
                 }
               }
@@ -878,8 +916,11 @@ void VoxelJob::Impl::run_slab(int k0, int k1, std::vector<Slice>& slices, JobSta
               ditherer.push_void_row(row_out);
             } else {
               ditherer.push_row(weights.data(), row_out);
+              if (!identity) {
+                for (int i = 0; i < g.nx; ++i) row_out[i] = to_material[row_out[i]];
+              }
               for (int i : touched) {
-                std::fill_n(weights.data() + static_cast<std::size_t>(i) * M, M, 0.0f);
+                std::fill_n(weights.data() + static_cast<std::size_t>(i) * D, D, 0.0f);
                 owner[static_cast<std::size_t>(i)] = -1;
               }
             }
