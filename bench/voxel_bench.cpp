@@ -78,7 +78,8 @@ void BM_SliceSink(benchmark::State& state) {
   }
   std::filesystem::remove_all(dir);
   state.SetLabel(state.range(0) == 0 ? "png stack" : state.range(0) == 1 ? "grabcad zip" : "raw 4-bit");
-  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()) * 2 * static_cast<std::int64_t>(g.slice_voxels()));
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()) * 2 *
+                          static_cast<std::int64_t>(g.slice_voxels()));
 }
 BENCHMARK(BM_SliceSink)->DenseRange(0, 2)->Unit(benchmark::kMillisecond);
 

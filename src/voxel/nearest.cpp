@@ -253,13 +253,11 @@ ChildBounds merge_bounds(const ChildBounds* kids, int count) {
 // The box of a set of centroids.
 struct CentroidBox {
   float lo[3] = {kFloatInf, kFloatInf, kFloatInf}, hi[3] = {-kFloatInf, -kFloatInf, -kFloatInf};
-  void add(const Vec3f& c) {
-    lo[0] = std::min(lo[0], c.x);
-    hi[0] = std::max(hi[0], c.x);
-    lo[1] = std::min(lo[1], c.y);
-    hi[1] = std::max(hi[1], c.y);
-    lo[2] = std::min(lo[2], c.z);
-    hi[2] = std::max(hi[2], c.z);
+  void add(const float* c) {
+    for (int a = 0; a < 3; ++a) {
+      lo[a] = std::min(lo[a], c[a]);
+      hi[a] = std::max(hi[a], c[a]);
+    }
   }
 };
 
@@ -278,8 +276,15 @@ void build_bvh(Bvh& bvh, const std::vector<Vec3f>& centroid, std::vector<std::ui
   const auto n = static_cast<std::uint32_t>(centroid.size());
   if (n >= (std::uint32_t{1} << (31 - kLeafCountBits)))
     throw input_error("surface index: too many items for one hierarchy");
-  order.resize(n);
-  for (std::uint32_t i = 0; i < n; ++i) order[i] = i;
+  // The splits move records (centroid and item) rather than indices into the centroids: the passes
+  // then read memory in order. `order` receives a leaf's items when the leaf is made (final then).
+  struct Record {
+    float c[3];
+    std::uint32_t item;
+  };
+  std::vector<Record> rec(n), scratch(n);
+  for (std::uint32_t i = 0; i < n; ++i) rec[i] = {{centroid[i].x, centroid[i].y, centroid[i].z}, i};
+  order.assign(n, 0);
   bvh.nodes.clear();
   bvh.nodes.reserve(n / leaf_size / 2 + 1);
   struct Range {
@@ -289,7 +294,7 @@ void build_bvh(Bvh& bvh, const std::vector<Vec3f>& centroid, std::vector<std::ui
   };
   auto measure = [&](Range& r) {
     r.box = CentroidBox{};
-    for (std::uint32_t i = r.b; i < r.e; ++i) r.box.add(centroid[order[i]]);
+    for (std::uint32_t i = r.b; i < r.e; ++i) r.box.add(rec[i].c);
   };
   auto split = [&](const Range& r, Range& left, Range& right, int depth) {
     const float* lo = r.box.lo;
@@ -300,42 +305,35 @@ void build_bvh(Bvh& bvh, const std::vector<Vec3f>& centroid, std::vector<std::ui
     }
     if (depth < kMaxMiddleDepth && hi[axis] > lo[axis]) {
       const float middle = 0.5f * (lo[axis] + hi[axis]);
-      auto below = [&](std::uint32_t i) {
-        const Vec3f& c = centroid[i];
-        return (axis == 0 ? c.x : axis == 1 ? c.y : c.z) < middle;
-      };
-      // Two-pointer partition; every item is classified once, into its side's box.
-      CentroidBox lb, rb;
-      std::uint32_t i = r.b, j = r.e;
-      for (;;) {
-        while (i < j && below(order[i])) lb.add(centroid[order[i++]]);
-        while (i < j && !below(order[j - 1])) rb.add(centroid[order[--j]]);
-        if (i >= j) break;
-        std::swap(order[i], order[j - 1]);  // i < j - 1 here: order[i] was above, order[j - 1] below
-        lb.add(centroid[order[i++]]);
-        rb.add(centroid[order[--j]]);
+      // Without data-dependent branches (which side an item falls is a coin toss that a branch
+      // predictor loses): each record is written to both ends of a scratch range and the end it
+      // belongs to advances; lower items keep their order, upper ones are reversed. Then back.
+      Record* x = rec.data();
+      Record* t = scratch.data();
+      std::uint32_t i = r.b, top = r.e - 1;
+      for (std::uint32_t q = r.b; q < r.e; ++q) {
+        const Record item = x[q];
+        const bool low = item.c[axis] < middle;
+        t[i] = item;
+        t[top] = item;
+        i += low ? 1u : 0u;
+        top -= low ? 0u : 1u;
       }
+      std::copy(t + r.b, t + r.e, x + r.b);
       if (i > r.b && i < r.e) {
         left.b = r.b;
         left.e = i;
-        left.box = lb;
         right.b = i;
         right.e = r.e;
-        right.box = rb;
+        measure(left);
+        measure(right);
         return;
       }
     }
     const std::uint32_t mid = r.b + r.size() / 2;
-    auto by = [&](auto key) {
-      std::nth_element(order.begin() + r.b, order.begin() + mid, order.begin() + r.e,
-                       [&](std::uint32_t x, std::uint32_t y) {
-                         const float cx = key(centroid[x]), cy = key(centroid[y]);
-                         return cx != cy ? cx < cy : x < y;
-                       });
-    };
-    if (axis == 0) by([](const Vec3f& c) { return c.x; });
-    if (axis == 1) by([](const Vec3f& c) { return c.y; });
-    if (axis == 2) by([](const Vec3f& c) { return c.z; });
+    std::nth_element(rec.begin() + r.b, rec.begin() + mid, rec.begin() + r.e, [&](const Record& x, const Record& y) {
+      return x.c[axis] != y.c[axis] ? x.c[axis] < y.c[axis] : x.item < y.item;
+    });
     left.b = r.b;
     left.e = mid;
     right.b = mid;
@@ -366,6 +364,7 @@ void build_bvh(Bvh& bvh, const std::vector<Vec3f>& centroid, std::vector<std::ui
     std::int32_t child[4] = {kNoChild, kNoChild, kNoChild, kNoChild};
     for (int c = 0; c < count; ++c) {
       if (groups[c].size() <= leaf_size) {
+        for (std::uint32_t q = groups[c].b; q < groups[c].e; ++q) order[q] = rec[q].item;
         kids[c] = bounds(groups[c].b, groups[c].size(), nullptr, 0);
         child[c] = ~static_cast<std::int32_t>((groups[c].b << kLeafCountBits) | groups[c].size());
       } else {

@@ -28,7 +28,7 @@ namespace {
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
-constexpr int kSupportBlock = 4;          // columns per side of a support z-buffer cell
+constexpr int kSupportBlock = 4;         // columns per side of a support z-buffer cell
 constexpr int kFarBlock[3] = {8, 4, 4};  // voxels per far-block side in x, y, z
 // Layers one volume-phase task walks together, row by row (each keeps its ditherer's rows).
 constexpr int kMaxLayerRun = 8;
@@ -107,7 +107,11 @@ class SlabHost final : public openfl::TextureHost {
       index_->query(n, xyz, columns, column_count);
       return;
     }
-    std::vector<std::uint32_t> near;
+    // Scratch kept per thread (a call per row and shape: allocating each time shows in profiles).
+    thread_local std::vector<std::uint32_t> near;
+    thread_local std::vector<float> in, out;
+    thread_local std::vector<float*> sub_cols;
+    near.clear();
     if (index_ != nullptr) {
       for (std::size_t i = 0; i < n; ++i) {
         if (!far_->is_far(xyz[0][i], xyz[1][i], xyz[2][i])) near.push_back(static_cast<std::uint32_t>(i));
@@ -126,12 +130,13 @@ class SlabHost final : public openfl::TextureHost {
     }
     // Gather the near lanes, query them, scatter the answers.
     const std::size_t m = near.size();
-    std::vector<float> in(3 * m), out(static_cast<std::size_t>(column_count) * m);
+    in.resize(3 * m);
+    out.resize(static_cast<std::size_t>(column_count) * m);
     for (std::size_t q = 0; q < m; ++q) {
       for (int a = 0; a < 3; ++a) in[a * m + q] = xyz[a][near[q]];
     }
     const float* sub_xyz[3] = {in.data(), in.data() + m, in.data() + 2 * m};
-    std::vector<float*> sub_cols(static_cast<std::size_t>(column_count));
+    sub_cols.assign(static_cast<std::size_t>(column_count), nullptr);
     for (int c = 0; c < column_count; ++c)
       sub_cols[c] = columns[c] ? out.data() + static_cast<std::size_t>(c) * m : nullptr;
     index_->query(m, sub_xyz, sub_cols.data(), column_count);

@@ -59,7 +59,12 @@ std::int64_t snap(double coordinate, double origin, double pitch, std::size_t ve
     throw input_error("voxelize: vertex " + std::to_string(vertex) +
                       " lies more than 2^30 voxels from the grid origin; crop or translate the mesh");
   }
-  return std::llround(u);
+  // std::llround, inline: truncation and the exact remainder (|u| <= 2^46, so both are exact).
+  auto t = static_cast<std::int64_t>(u);
+  const double rest = u - static_cast<double>(t);
+  t += rest >= 0.5 ? 1 : 0;
+  t -= rest <= -0.5 ? 1 : 0;
+  return t;
 }
 
 // Index of the first layer whose centre is at or above z, as a double (may be far out of range).
@@ -84,8 +89,8 @@ struct RowWork {
 class SlabRunner {
  public:
   SlabRunner(const Grid& grid, const std::vector<std::vector<Projected>>& triangles, int chunk_bits,
-             const std::vector<std::uint32_t>& row_offsets,
-             const std::vector<std::uint32_t>& row_triangles, int k0, int k1, const std::vector<std::int32_t>* below)
+             const std::vector<std::uint32_t>& row_offsets, const std::vector<std::uint32_t>& row_triangles, int k0,
+             int k1, const std::vector<std::int32_t>* below)
       : grid_(grid),
         tris_(triangles),
         chunk_bits_(chunk_bits),
