@@ -34,8 +34,8 @@ std::string printer_json(double dpi = 254, double layer_um = 100, bool support =
   return s + "}";
 }
 
-std::string world_json(const std::string& meshes, const std::string& shapes, const std::string& printer = printer_json(),
-                       const std::string& extra = "") {
+std::string world_json(const std::string& meshes, const std::string& shapes,
+                       const std::string& printer = printer_json(), const std::string& extra = "") {
   return R"({"printer": )" + printer + R"(, "meshes": {)" + meshes + R"(}, "shapes": [)" + shapes +
          R"(], "output": {"raw": "v.raw"})" + extra + "}";
 }
@@ -76,15 +76,16 @@ TEST(Pipeline, AnalyticVolumesWithinOnePercent) {
   };
   const Case cases[] = {
       {R"("m": {"primitive": "sphere", "radius": 3})", R"({"translate": [10, 10, 5]})", sphere_volume(3)},
-      {R"("m": {"primitive": "box", "size": [4.03, 5.51, 2.97]})", R"({"translate": [10, 10, 5], "rotate": [20, 35, 10]})",
-       box_volume({4.03, 5.51, 2.97})},
+      {R"("m": {"primitive": "box", "size": [4.03, 5.51, 2.97]})",
+       R"({"translate": [10, 10, 5], "rotate": [20, 35, 10]})", box_volume({4.03, 5.51, 2.97})},
       {R"("m": {"primitive": "torus", "major_radius": 4, "minor_radius": 1.3})",
        R"({"translate": [10, 10, 5], "rotate": [60, 0, 15]})", torus_volume(4, 1.3)},
-      {R"("m": {"primitive": "cylinder", "radius": 2.2, "height": 5})", R"({"translate": [10, 10, 5], "rotate": [90, 0, 0]})",
-       cylinder_volume(2.2, 5)},
+      {R"("m": {"primitive": "cylinder", "radius": 2.2, "height": 5})",
+       R"({"translate": [10, 10, 5], "rotate": [90, 0, 0]})", cylinder_volume(2.2, 5)},
   };
   for (const Case& c : cases) {
-    const std::string shape = std::string(R"({"name": "s", "mesh": "m", "material": "B", "transform": )") + c.transform + "}";
+    const std::string shape =
+        std::string(R"({"name": "s", "mesh": "m", "material": "B", "transform": )") + c.transform + "}";
     const Result r = run_world(dir, world_json(c.mesh, shape));
     const double v = static_cast<double>(r.stats.material_voxels[1]) * voxel_volume(r.plan);
     EXPECT_NEAR(v / c.volume, 1.0, 0.01) << c.mesh;
@@ -110,13 +111,12 @@ TEST(Pipeline, TwoBoxesSharingAFaceClaimEachVoxelOnce) {
       const std::string meshes = R"("half": {"primitive": "box", "size": )" + v3(size[0], size[1], size[2]) +
                                  R"(}, "whole": {"primitive": "box", "size": )" +
                                  v3(axis == 0 ? 4 : 3, axis == 1 ? 4 : 3, axis == 2 ? 4 : 3) + "}";
-      const std::string two =
-          R"({"name": "lo", "mesh": "half", "material": "A", "transform": {"translate": )" +
-          v3(base - half_shift[0], base - half_shift[1], base - half_shift[2]) +
-          R"(}}, {"name": "hi", "mesh": "half", "material": "B", "transform": {"translate": )" +
-          v3(base + half_shift[0], base + half_shift[1], base + half_shift[2]) + "}}";
-      const std::string one =
-          R"({"name": "all", "mesh": "whole", "material": "C", "transform": {"translate": )" + v3(base, base, base) + "}}";
+      const std::string two = R"({"name": "lo", "mesh": "half", "material": "A", "transform": {"translate": )" +
+                              v3(base - half_shift[0], base - half_shift[1], base - half_shift[2]) +
+                              R"(}}, {"name": "hi", "mesh": "half", "material": "B", "transform": {"translate": )" +
+                              v3(base + half_shift[0], base + half_shift[1], base + half_shift[2]) + "}}";
+      const std::string one = R"({"name": "all", "mesh": "whole", "material": "C", "transform": {"translate": )" +
+                              v3(base, base, base) + "}}";
       const Result a = run_world(dir, world_json(meshes, two));
       const Result b = run_world(dir, world_json(meshes, one));
       EXPECT_GT(a.stats.material_voxels[0], 0u);
@@ -129,8 +129,10 @@ TEST(Pipeline, TwoBoxesSharingAFaceClaimEachVoxelOnce) {
 
 TEST(Pipeline, PriorityWinsOverlaps) {
   TempDir dir;
-  const std::string meshes = R"("box": {"primitive": "box", "size": [8, 8, 8]}, "ball": {"primitive": "sphere", "radius": 2})";
-  const std::string box = R"({"name": "amber", "mesh": "box", "material": "A", "transform": {"translate": [10, 10, 5]}})";
+  const std::string meshes =
+      R"("box": {"primitive": "box", "size": [8, 8, 8]}, "ball": {"primitive": "sphere", "radius": 2})";
+  const std::string box =
+      R"({"name": "amber", "mesh": "box", "material": "A", "transform": {"translate": [10, 10, 5]}})";
   const std::string ball_hi =
       R"({"name": "insect", "mesh": "ball", "material": "B", "priority": 1, "transform": {"translate": [10, 10, 5]}})";
   const std::string ball_lo =
@@ -140,8 +142,11 @@ TEST(Pipeline, PriorityWinsOverlaps) {
   const Result hi = run_world(dir, world_json(meshes, box + "," + ball_hi));
   const Result lo = run_world(dir, world_json(meshes, box + "," + ball_lo));
   // Document order: the later shape with equal priority loses.
-  const Result same = run_world(dir, world_json(meshes, box + "," +
-                                                            R"({"name": "insect", "mesh": "ball", "material": "B", "transform": {"translate": [10, 10, 5]}})"));
+  const Result same = run_world(
+      dir, world_json(
+               meshes,
+               box + "," +
+                   R"({"name": "insect", "mesh": "ball", "material": "B", "transform": {"translate": [10, 10, 5]}})"));
   const std::uint64_t nb = alone_ball.stats.material_voxels[1];
   EXPECT_GT(nb, 1000u);
   EXPECT_EQ(hi.stats.material_voxels[1], nb);
@@ -150,6 +155,51 @@ TEST(Pipeline, PriorityWinsOverlaps) {
   EXPECT_EQ(lo.stats.material_voxels[0], alone_box.stats.material_voxels[0]);
   EXPECT_EQ(same.stats.material_voxels[1], 0u);
   EXPECT_EQ(hi.stats.shape_voxels, alone_box.stats.shape_voxels);  // one volume phase per voxel
+}
+
+// Only the materials a job can take are dithered: a printer with an unused material between the
+// used ones (so dithered indices and material indices differ) gives the same voxels as a printer
+// without it, material for material, support included.
+TEST(Pipeline, UnusedMaterialsChangeNothing) {
+  TempDir dir;
+  test::write_bytes(dir / "ac.fl", R"(fablet AC {
+  uniform material a = "A";
+  uniform material c = "C";
+  volume(vec3 P) -> mixture { return mixture(a, 0.3 + 0.1 * sin(P.x), c, 0.7 - 0.1 * sin(P.x)); }
+}
+)");
+  const std::string wide = printer_json(254, 100, true);  // A, B, C, S: B unused
+  const std::string narrow = R"({"name": "test", "x_dpi": 254, "y_dpi": 254, "layer_um": 100,
+    "build_volume_mm": [100, 100, 50], "materials": [{"name": "A", "id": 1, "rgba": [250, 250, 250, 255]},
+    {"name": "C", "id": 3, "rgba": [200, 30, 30, 255]}, {"name": "S", "id": 9, "rgba": [128, 128, 128, 255]}],
+    "support": "S"})";
+  const std::string mesh = R"("ball": {"primitive": "sphere", "radius": 3})";
+  const std::string shape =
+      R"({"name": "s", "mesh": "ball", "fablet": "ac.fl", "transform": {"translate": [10, 10, 4]}})";
+  const Result a = run_world(dir, world_json(mesh, shape, wide));
+  const Result b = run_world(dir, world_json(mesh, shape, narrow));
+  ASSERT_EQ(a.stats.material_voxels.size(), 4u);
+  ASSERT_EQ(b.stats.material_voxels.size(), 3u);
+  EXPECT_GT(a.stats.material_voxels[0], 0u);
+  EXPECT_GT(a.stats.material_voxels[2], 0u);
+  EXPECT_GT(a.stats.material_voxels[3], 0u);  // support under the ball
+  EXPECT_EQ(a.stats.material_voxels[1], 0u);
+  EXPECT_EQ(a.stats.material_voxels[0], b.stats.material_voxels[0]);
+  EXPECT_EQ(a.stats.material_voxels[2], b.stats.material_voxels[1]);
+  EXPECT_EQ(a.stats.material_voxels[3], b.stats.material_voxels[2]);
+  // The voxels after the headers (which list the materials): a's values 1, 3, 4 are b's 1, 2, 3.
+  auto body = [](const std::string& raw) {
+    const std::uint32_t size = static_cast<std::uint8_t>(raw[8]) | static_cast<std::uint8_t>(raw[9]) << 8 |
+                               static_cast<std::uint8_t>(raw[10]) << 16 | static_cast<std::uint32_t>(raw[11]) << 24;
+    return raw.substr(size);
+  };
+  std::string mapped = body(a.raw);
+  const std::uint8_t to_narrow[16] = {0, 1, 15, 2, 3, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15};
+  for (char& byte : mapped) {
+    const auto v = static_cast<std::uint8_t>(byte);
+    byte = static_cast<char>(to_narrow[v & 15] | to_narrow[v >> 4] << 4);
+  }
+  EXPECT_EQ(mapped, body(b.raw));
 }
 
 TEST(Pipeline, DitheredFractionsMatchTheMixture) {
@@ -161,8 +211,9 @@ TEST(Pipeline, DitheredFractionsMatchTheMixture) {
   volume(vec3 P) -> mixture { return mixture(a, 0.2, b, 0.5, c, 0.3); }
 }
 )");
-  const Result r = run_world(dir, world_json(R"("box": {"primitive": "box", "size": [6, 6, 3]})",
-                                             R"({"name": "m", "mesh": "box", "fablet": "mix.fl", "transform": {"translate": [10, 10, 5]}})"));
+  const Result r = run_world(
+      dir, world_json(R"("box": {"primitive": "box", "size": [6, 6, 3]})",
+                      R"({"name": "m", "mesh": "box", "fablet": "mix.fl", "transform": {"translate": [10, 10, 5]}})"));
   const double total = static_cast<double>(r.stats.shape_voxels);
   EXPECT_EQ(r.stats.fablet_voxels, r.stats.shape_voxels);
   EXPECT_NEAR(r.stats.material_voxels[0] / total, 0.2, 0.01);
@@ -204,7 +255,7 @@ TEST(Pipeline, OutputIsIdenticalForAnyThreadCountAndBudget) {
   EXPECT_GT(one.stats.support_voxels, 0u);
   EXPECT_TRUE(one.raw == two.raw) << "1 and 2 threads differ";
   EXPECT_TRUE(exact.raw == small.raw) << "a small budget (" << small.plan.slab_layers << " layers per slab, not "
-                                    << one.plan.slab_layers << ") changes the output";
+                                      << one.plan.slab_layers << ") changes the output";
   // Displacement grows the solid beyond the base sphere (at most by 0.15 mm).
   const double v = static_cast<double>(one.stats.shape_voxels) * voxel_volume(one.plan);
   EXPECT_GT(v, sphere_volume(3) * 1.02);
@@ -214,9 +265,10 @@ TEST(Pipeline, OutputIsIdenticalForAnyThreadCountAndBudget) {
 TEST(Pipeline, SupportFillsVoidBelowParts) {
   TempDir dir;
   // A box floating 2 mm above the tray: every column under it holds support from the tray up.
-  const Result r = run_world(dir, world_json(R"("box": {"primitive": "box", "size": [2, 2, 1]})",
-                                             R"({"name": "b", "mesh": "box", "material": "A", "transform": {"translate": [10, 10, 2.5]}})",
-                                             printer_json(254, 100, true)));
+  const Result r = run_world(
+      dir, world_json(R"("box": {"primitive": "box", "size": [2, 2, 1]})",
+                      R"({"name": "b", "mesh": "box", "material": "A", "transform": {"translate": [10, 10, 2.5]}})",
+                      printer_json(254, 100, true)));
   EXPECT_EQ(r.plan.first_layer, 0);
   EXPECT_EQ(r.stats.material_voxels[0], 20u * 20u * 10u);
   // 20 x 20 columns x 20 layers under the part, plus the conservative 4-column blocks around it.
@@ -233,15 +285,18 @@ TEST(Pipeline, MeshesAreClosedAndMatchTheVoxels) {
   volume(vec3 P) -> mixture { return P.x < 10.0 ? mixture(a, 1.0) : mixture(b, 1.0); }
 }
 )");
-  const Result r = run_world(dir, world_json(R"("ball": {"primitive": "sphere", "radius": 2.5})",
-                                             R"({"name": "s", "mesh": "ball", "fablet": "half.fl", "transform": {"translate": [10, 10, 5]}})"),
-                             2, 0, true);
+  const Result r = run_world(
+      dir,
+      world_json(R"("ball": {"primitive": "sphere", "radius": 2.5})",
+                 R"({"name": "s", "mesh": "ball", "fablet": "half.fl", "transform": {"translate": [10, 10, 5]}})"),
+      2, 0, true);
   for (int m = 0; m < 2; ++m) {
     const std::string name = m == 0 ? "part_00_A.stl" : "part_01_B.stl";
     const Mesh mesh = read_mesh(dir / "meshes" / name);
     const MeshReport rep = analyze_mesh(mesh);
     EXPECT_TRUE(rep.watertight()) << name;
-    const double expected = static_cast<double>(r.stats.material_voxels[static_cast<std::size_t>(m)]) * voxel_volume(r.plan);
+    const double expected =
+        static_cast<double>(r.stats.material_voxels[static_cast<std::size_t>(m)]) * voxel_volume(r.plan);
     EXPECT_NEAR(mesh_volume(mesh) / expected, 1.0, 0.03) << name;
   }
   EXPECT_TRUE(std::filesystem::exists(dir / "meshes" / "part.3mf"));
@@ -260,28 +315,30 @@ TEST(Pipeline, BadWorldsGiveClearErrors) {
   };
   // Outside the build volume.
   EXPECT_TRUE(test::contains(
-      error_of(world_json(ball, R"({"name": "s", "mesh": "ball", "material": "A", "transform": {"translate": [1, 10, 5]}})")),
+      error_of(world_json(ball,
+                          R"({"name": "s", "mesh": "ball", "material": "A", "transform": {"translate": [1, 10, 5]}})")),
       "shapes 's' spans"));
   // A fablet that does not compile: file, line and column.
   test::write_bytes(dir / "bad.fl", "fablet Bad {\n  volume(vec3 P) -> mixture { return mixtur(1.0); }\n}\n");
-  const std::string compile =
-      error_of(world_json(ball, R"({"name": "s", "mesh": "ball", "fablet": "bad.fl", "transform": {"translate": [10, 10, 5]}})"));
+  const std::string compile = error_of(world_json(
+      ball, R"({"name": "s", "mesh": "ball", "fablet": "bad.fl", "transform": {"translate": [10, 10, 5]}})"));
   EXPECT_TRUE(test::contains(compile, "bad.fl:2:")) << compile;
   // An unknown material.
   EXPECT_TRUE(test::contains(
-      error_of(world_json(ball, R"({"name": "s", "mesh": "ball", "material": "Z", "transform": {"translate": [10, 10, 5]}})")),
+      error_of(world_json(
+          ball, R"({"name": "s", "mesh": "ball", "material": "Z", "transform": {"translate": [10, 10, 5]}})")),
       "no printer material named 'Z'"));
   // A missing mesh file.
-  EXPECT_TRUE(test::contains(error_of(world_json(R"("m": {"file": "nope.stl"})",
-                                                 R"({"name": "s", "mesh": "m", "material": "A"})")),
-                             "nope.stl"));
+  EXPECT_TRUE(test::contains(
+      error_of(world_json(R"("m": {"file": "nope.stl"})", R"({"name": "s", "mesh": "m", "material": "A"})")),
+      "nope.stl"));
   // A runtime error in the volume phase leaves no output behind.
   test::write_bytes(dir / "loop.fl",
                     "fablet Loop {\n  uniform material a = \"A\";\n  volume(vec3 P) -> mixture {\n    float x = 0.0;\n"
                     "    while (P.x > 0.0) { x = x + 1.0; }\n    return mixture(a, x);\n  }\n}\n");
   std::filesystem::remove(dir / "v.raw");
-  const std::string loop =
-      error_of(world_json(ball, R"({"name": "s", "mesh": "ball", "fablet": "loop.fl", "transform": {"translate": [10, 10, 5]}})"));
+  const std::string loop = error_of(world_json(
+      ball, R"({"name": "s", "mesh": "ball", "fablet": "loop.fl", "transform": {"translate": [10, 10, 5]}})"));
   EXPECT_TRUE(test::contains(loop, "loop.fl:5:")) << loop;
   EXPECT_FALSE(std::filesystem::exists(dir / "v.raw"));
 }
@@ -299,16 +356,18 @@ TEST(Pipeline, OpenMeshIsHandledByTheWindingRule) {
   }
   box.triangles = kept;
   write_mesh(dir / "open.stl", box);
-  const Result r = run_world(dir, world_json(R"("m": {"file": "open.stl"})",
-                                             R"({"name": "s", "mesh": "m", "material": "A", "transform": {"translate": [10, 10, 5]}})"));
+  const Result r = run_world(
+      dir, world_json(R"("m": {"file": "open.stl"})",
+                      R"({"name": "s", "mesh": "m", "material": "A", "transform": {"translate": [10, 10, 5]}})"));
   EXPECT_GT(r.stats.material_voxels[0], 0u);
 }
 
 TEST(Pipeline, SlabHeightFollowsTheBudget) {
   TempDir dir;
-  const std::string json = world_json(R"("box": {"primitive": "box", "size": [60, 60, 4]})",
-                                      R"({"name": "b", "mesh": "box", "material": "A", "transform": {"translate": [40, 40, 3]}})",
-                                      printer_json(300, 27));
+  const std::string json =
+      world_json(R"("box": {"primitive": "box", "size": [60, 60, 4]})",
+                 R"({"name": "b", "mesh": "box", "material": "A", "transform": {"translate": [40, 40, 3]}})",
+                 printer_json(300, 27));
   World world = parse_world(json, dir.path(), "test.json");
   PipelineOptions big, small;
   big.memory_budget_bytes = 1024u << 20;
