@@ -32,6 +32,15 @@ constexpr int kSupportBlock = 4;         // columns per side of a support z-buff
 constexpr int kFarBlock[3] = {8, 4, 4};  // voxels per far-block side in x, y, z
 // Layers one volume-phase task walks together, row by row (each keeps its ditherer's rows).
 constexpr int kMaxLayerRun = 8;
+// Layers one volume-phase task of a slab of `layers` layers walks together: a quarter of the slab
+// (work for a few threads), at most kMaxLayerRun.
+int layer_run(int layers) { return std::clamp((layers + 3) / 4, 1, kMaxLayerRun); }
+
+// Voxels along x that the volume phase takes through every layer of its run before moving on
+// (measured on the creature: 1, 2, 4, 8 and 16 give a volume phase of 3.14, 3.08, 3.32, 3.72 and
+// 3.76 s; layer after layer of a row gave 3.77 s: the nodes a search walks, about 3.5 KB, must
+// still be in the 32 KB first-level cache when the neighbouring voxel's search comes).
+constexpr int kVolumeTile = 2;
 // What the process holds before any job data: code, libraries, thread pools (measured: about 16
 // MiB for a one-voxel job), with a margin.
 constexpr std::size_t kProcessBaseBytes = std::size_t{24} << 20;
@@ -468,12 +477,20 @@ void VoxelJob::Impl::make_plan() {
   const std::size_t support_cells = static_cast<std::size_t>((g.nx + kSupportBlock - 1) / kSupportBlock) *
                                     ((g.ny + kSupportBlock - 1) / kSupportBlock);
   fixed += support_cells * sizeof(std::int32_t);
-  // Per thread: a row of weights and, for each layer of its run (kMaxLayerRun), a ditherer's two
-  // rows of errors, over the dithered materials.
+  // Per thread, for each layer of its run: a row of weights and a ditherer's two rows of errors
+  // over the dithered materials, a row of owners and ownership lists, and the volume batch's lanes
+  // (position, voxel, outputs) for the row.
   const std::size_t materials = dithered.size();
-  const std::size_t per_thread =
-      static_cast<std::size_t>(g.nx) * (materials * sizeof(float) * (1 + 2 * kMaxLayerRun) + 32) + (2u << 20);
-  fixed += per_thread * 2;  // rows of this machine's threads (two cores); more threads add theirs
+  std::size_t outputs = 1;
+  for (const Shape& s : shapes) {
+    if (s.volume) outputs = std::max(outputs, static_cast<std::size_t>(s.volume->output_count));
+  }
+  auto threads_bytes = [&](int layers) {
+    const auto run = static_cast<std::size_t>(layer_run(layers));
+    const std::size_t per_thread =
+        static_cast<std::size_t>(g.nx) * run * (materials * sizeof(float) * 3 + 16 + 4 * (4 + outputs)) + (2u << 20);
+    return per_thread * 2;  // this machine's threads (two cores); more threads add theirs
+  };
   fixed += kProcessBaseBytes;
   plan.budget_bytes = options.memory_budget_bytes ? options.memory_budget_bytes : world.memory_budget_mb << 20;
   // Micropolygon memory of the busiest slab for a slab height: the patches each slab needs
@@ -509,8 +526,8 @@ void VoxelJob::Impl::make_plan() {
   plan.slab_layers = 1;
   for (int layers = max_layers; layers >= 1; layers = layers > 8 ? layers * 3 / 4 : layers - 1) {
     micro_peak(layers, cache_part, transient_part);
-    const double need =
-        static_cast<double>(fixed) + static_cast<double>(slice) * layers + 1.25 * cache_part + transient_part;
+    const double need = static_cast<double>(fixed + threads_bytes(layers)) + static_cast<double>(slice) * layers +
+                        1.25 * cache_part + transient_part;
     if (need <= static_cast<double>(plan.budget_bytes) || layers == 1) {
       plan.slab_layers = layers;
       break;
@@ -519,8 +536,8 @@ void VoxelJob::Impl::make_plan() {
   // The cache holds the busiest slab's patches with a quarter to spare for reuse across slabs.
   plan.cache_bytes = cache_part > 0 ? std::max<std::size_t>(static_cast<std::size_t>(1.25 * cache_part), 16u << 20) : 0;
   plan.slab_count = (g.nz + plan.slab_layers - 1) / plan.slab_layers;
-  plan.estimated_bytes = fixed + plan.cache_bytes + static_cast<std::size_t>(transient_part) +
-                         slice * static_cast<std::size_t>(plan.slab_layers);
+  plan.estimated_bytes = fixed + threads_bytes(plan.slab_layers) + plan.cache_bytes +
+                         static_cast<std::size_t>(transient_part) + slice * static_cast<std::size_t>(plan.slab_layers);
   plan.shapes.clear();
   for (const Shape& s : shapes) plan.shapes.push_back(s.plan);
 }
@@ -811,19 +828,24 @@ void VoxelJob::Impl::run_slab(int k0, int k1, std::vector<Slice>& slices, JobSta
   // neighbouring layers ask about the same stretch of surface, which then stays in the caches
   // (layer by layer, every layer would stream the whole band's hierarchy from memory again). Each
   // layer keeps its own ditherer, so the output is the same whatever the grouping.
-  const std::size_t layer_grain =
-      std::clamp<std::size_t>(static_cast<std::size_t>(k1 - k0 + 3) / 4, 1, static_cast<std::size_t>(kMaxLayerRun));
+  const auto layer_grain = static_cast<std::size_t>(layer_run(k1 - k0));
   parallel_for(
       static_cast<std::size_t>(k0), static_cast<std::size_t>(k1), layer_grain, [&](std::size_t lo, std::size_t hi) {
+        const std::size_t L = hi - lo;  // layers of this run; layer l is k = lo + l
+        const std::size_t nx = static_cast<std::size_t>(g.nx);
         std::vector<Ditherer> ditherers;
-        ditherers.reserve(hi - lo);
-        for (std::size_t kk = lo; kk < hi; ++kk) ditherers.emplace_back(g.nx, g.ny, D);
-        std::vector<float> weights(static_cast<std::size_t>(g.nx) * D, 0.0f);
-        std::vector<std::int16_t> owner(static_cast<std::size_t>(g.nx), -1);
-        std::vector<std::vector<int>> owned(active.size());
+        ditherers.reserve(L);
+        for (std::size_t l = 0; l < L; ++l) ditherers.emplace_back(g.nx, g.ny, D);
+        // Per layer of the run: the row's weights and owners, the voxels touched.
+        std::vector<float> weights(L * nx * D, 0.0f);
+        std::vector<std::int16_t> owner(L * nx, -1);
+        std::vector<std::vector<int>> touched(L);
+        // owned[a * L + l]: the x of the voxels shape a owns in layer l's row, ascending.
+        std::vector<std::vector<int>> owned(active.size() * L);
         std::vector<std::unique_ptr<openfl::BatchExecutor>> executors(active.size());
         std::vector<float> px, py, pz, out;
-        std::vector<int> touched;
+        std::vector<std::uint32_t> lane_voxel;  // l * nx + x of each lane of a batch
+        std::vector<std::size_t> cursor(L);
         std::uint64_t n_shape = 0, n_fablet = 0, n_support = 0;
         std::vector<std::uint64_t> histogram(static_cast<std::size_t>(M) + 1, 0);
         for (std::size_t kk = lo; kk < hi; ++kk) {
@@ -834,72 +856,97 @@ void VoxelJob::Impl::run_slab(int k0, int k1, std::vector<Slice>& slices, JobSta
           slice.material.resize(g.slice_voxels());
         }
         for (int j = 0; j < g.ny; ++j) {
-          for (std::size_t kk = lo; kk < hi; ++kk) {
-            const int k = static_cast<int>(kk);
-            Slice& slice = slices[static_cast<std::size_t>(k - k0)];
-            Ditherer& ditherer = ditherers[kk - lo];
-            const float z = static_cast<float>(g.origin.z + (k + 0.5) * g.dz);
-            std::uint8_t* row_out = slice.material.data() + static_cast<std::size_t>(j) * g.nx;
-            touched.clear();
+          // Ownership, layer by layer: the highest-priority shape whose runs hold the voxel.
+          for (std::size_t l = 0; l < L; ++l) {
+            const int k = static_cast<int>(lo + l);
+            std::int16_t* own = owner.data() + l * nx;
+            touched[l].clear();
             for (std::size_t a = 0; a < active.size(); ++a) {
-              owned[a].clear();
+              std::vector<int>& xs = owned[a * L + l];
+              xs.clear();
               const Active& act = active[a];
               const ShapePlan& p = act.shape->plan;
               if (k < act.k0 || k >= act.k1 || j < p.j0 || j >= p.j1) continue;
               for (int ii = 0; ii < act.runs.nx; ++ii) {
                 const int i = p.i0 + ii;
-                if (owner[static_cast<std::size_t>(i)] >= 0) continue;
+                if (own[i] >= 0) continue;
                 for (const LayerRun& r : act.runs.column(ii, j - p.j0)) {
                   if (k < r.begin) break;
                   if (k < r.end) {
-                    owner[static_cast<std::size_t>(i)] = static_cast<std::int16_t>(a);
-                    owned[a].push_back(i);
-                    touched.push_back(i);
+                    own[i] = static_cast<std::int16_t>(a);
+                    xs.push_back(i);
+                    touched[l].push_back(i);
                     break;
                   }
                 }
               }
             }
-            // Volume phase per shape over the voxels it owns in this row.
-            const float y = static_cast<float>(g.origin.y + (j + 0.5) * g.dy);
-            for (std::size_t a = 0; a < active.size(); ++a) {
-              const std::vector<int>& xs = owned[a];
-              if (xs.empty()) continue;
-              Shape& s = *active[a].shape;
-              n_shape += xs.size();
-              if (!s.program) {
-                const int m = s.dither_slots[0];
-                for (int i : xs) weights[static_cast<std::size_t>(i) * D + m] = 1.0f;
-                continue;
+          }
+          // Volume phase per shape over the voxels it owns in this row of every layer of the run,
+          // as one batch in tiles of kVolumeTile voxels along x, each tile through all the layers
+          // before the next. Consecutive lanes are then a voxel apart and their surface searches
+          // walk nearly the same nodes while those are still in the first-level cache.
+          const float y = static_cast<float>(g.origin.y + (j + 0.5) * g.dy);
+          for (std::size_t a = 0; a < active.size(); ++a) {
+            Shape& s = *active[a].shape;
+            std::size_t n = 0;
+            for (std::size_t l = 0; l < L; ++l) n += owned[a * L + l].size();
+            if (n == 0) continue;
+            n_shape += n;
+            if (!s.program) {
+              const int m = s.dither_slots[0];
+              for (std::size_t l = 0; l < L; ++l) {
+                for (int i : owned[a * L + l]) weights[(l * nx + static_cast<std::size_t>(i)) * D + m] = 1.0f;
               }
-              const std::size_t n = xs.size();
-              px.resize(n);
-              py.assign(n, y);
-              pz.assign(n, z);
-              for (std::size_t q = 0; q < n; ++q) px[q] = static_cast<float>(g.origin.x + (xs[q] + 0.5) * g.dx);
-              const int cols = s.volume->output_count;
-              out.resize(n * static_cast<std::size_t>(cols));
-              std::vector<float*> outs(static_cast<std::size_t>(cols));
-              for (int c = 0; c < cols; ++c)
-                outs[static_cast<std::size_t>(c)] = out.data() + static_cast<std::size_t>(c) * n;
-              const float* ins[3] = {px.data(), py.data(), pz.data()};
-              if (!executors[a]) executors[a] = std::make_unique<openfl::BatchExecutor>(s.volume);
-              executors[a]->run(*s.host, n, ins, outs.data());
-              n_fablet += n;
-              for (std::size_t q = 0; q < n; ++q) {
-                float* w = weights.data() + static_cast<std::size_t>(xs[q]) * D;
-                for (int c = 0; c < cols; ++c)
-                  w[s.dither_slots[static_cast<std::size_t>(c)]] += outs[static_cast<std::size_t>(c)][q];
+              continue;
+            }
+            px.resize(n);
+            py.assign(n, y);
+            pz.resize(n);
+            lane_voxel.resize(n);
+            std::fill(cursor.begin(), cursor.end(), 0);
+            std::size_t q = 0;
+            for (int tile_end = kVolumeTile; q < n; tile_end += kVolumeTile) {
+              for (std::size_t l = 0; l < L; ++l) {
+                const std::vector<int>& xs = owned[a * L + l];
+                const float z = static_cast<float>(g.origin.z + (static_cast<double>(lo + l) + 0.5) * g.dz);
+                for (std::size_t& c = cursor[l]; c < xs.size() && xs[c] < tile_end; ++c, ++q) {
+                  px[q] = static_cast<float>(g.origin.x + (xs[c] + 0.5) * g.dx);
+                  pz[q] = z;
+                  lane_voxel[q] = static_cast<std::uint32_t>(l * nx + static_cast<std::size_t>(xs[c]));
+                }
               }
             }
+            const int cols = s.volume->output_count;
+            out.resize(n * static_cast<std::size_t>(cols));
+            std::vector<float*> outs(static_cast<std::size_t>(cols));
+            for (int c = 0; c < cols; ++c)
+              outs[static_cast<std::size_t>(c)] = out.data() + static_cast<std::size_t>(c) * n;
+            const float* ins[3] = {px.data(), py.data(), pz.data()};
+            if (!executors[a]) executors[a] = std::make_unique<openfl::BatchExecutor>(s.volume);
+            executors[a]->run(*s.host, n, ins, outs.data());
+            n_fablet += n;
+            for (q = 0; q < n; ++q) {
+              float* w = weights.data() + static_cast<std::size_t>(lane_voxel[q]) * D;
+              for (int c = 0; c < cols; ++c)
+                w[s.dither_slots[static_cast<std::size_t>(c)]] += outs[static_cast<std::size_t>(c)][q];
+            }
+          }
+          for (std::size_t l = 0; l < L; ++l) {
+            const int k = static_cast<int>(lo + l);
+            Slice& slice = slices[static_cast<std::size_t>(k - k0)];
+            std::uint8_t* row_out = slice.material.data() + static_cast<std::size_t>(j) * g.nx;
+            float* row_weights = weights.data() + l * nx * D;
+            std::int16_t* own = owner.data() + l * nx;
+            std::vector<int>& touch = touched[l];
             // Support: void voxels below the z-buffer.
             if (plan.support >= 0) {
               const std::int32_t* tops = support_top.data() + static_cast<std::size_t>(j / kSupportBlock) * support_bx;
               for (int i = 0; i < g.nx; ++i) {
                 if (k >= tops[i / kSupportBlock]) continue;
-                float* w = weights.data() + static_cast<std::size_t>(i) * D;
+                float* w = row_weights + static_cast<std::size_t>(i) * D;
                 bool is_void = true;
-                if (owner[static_cast<std::size_t>(i)] >= 0) {
+                if (own[i] >= 0) {
                   float sum = 0;
                   bool finite = true;
                   for (int m = 0; m < D; ++m) {
@@ -909,7 +956,7 @@ void VoxelJob::Impl::run_slab(int k0, int k1, std::vector<Slice>& slices, JobSta
                   is_void = !finite || !(sum > 0);
                   if (is_void) std::fill(w, w + D, 0.0f);
                 } else {
-                  touched.push_back(i);
+                  touch.push_back(i);
                 }
                 if (is_void) {
                   w[dithered_support] = 1.0f;
@@ -917,16 +964,16 @@ void VoxelJob::Impl::run_slab(int k0, int k1, std::vector<Slice>& slices, JobSta
                 }
               }
             }
-            if (touched.empty()) {
-              ditherer.push_void_row(row_out);
+            if (touch.empty()) {
+              ditherers[l].push_void_row(row_out);
             } else {
-              ditherer.push_row(weights.data(), row_out);
+              ditherers[l].push_row(row_weights, row_out);
               if (!identity) {
                 for (int i = 0; i < g.nx; ++i) row_out[i] = to_material[row_out[i]];
               }
-              for (int i : touched) {
-                std::fill_n(weights.data() + static_cast<std::size_t>(i) * D, D, 0.0f);
-                owner[static_cast<std::size_t>(i)] = -1;
+              for (int i : touch) {
+                std::fill_n(row_weights + static_cast<std::size_t>(i) * D, D, 0.0f);
+                own[i] = -1;
               }
             }
           }
