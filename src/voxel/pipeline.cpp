@@ -856,28 +856,26 @@ void VoxelJob::Impl::run_slab(int k0, int k1, std::vector<Slice>& slices, JobSta
           slice.material.resize(g.slice_voxels());
         }
         for (int j = 0; j < g.ny; ++j) {
-          // Ownership, layer by layer: the highest-priority shape whose runs hold the voxel.
-          for (std::size_t l = 0; l < L; ++l) {
-            const int k = static_cast<int>(lo + l);
-            std::int16_t* own = owner.data() + l * nx;
-            touched[l].clear();
-            for (std::size_t a = 0; a < active.size(); ++a) {
-              std::vector<int>& xs = owned[a * L + l];
-              xs.clear();
-              const Active& act = active[a];
-              const ShapePlan& p = act.shape->plan;
-              if (k < act.k0 || k >= act.k1 || j < p.j0 || j >= p.j1) continue;
-              for (int ii = 0; ii < act.runs.nx; ++ii) {
-                const int i = p.i0 + ii;
-                if (own[i] >= 0) continue;
-                for (const LayerRun& r : act.runs.column(ii, j - p.j0)) {
-                  if (k < r.begin) break;
-                  if (k < r.end) {
-                    own[i] = static_cast<std::int16_t>(a);
-                    xs.push_back(i);
-                    touched[l].push_back(i);
-                    break;
-                  }
+          // Ownership: the highest-priority shape whose runs hold the voxel. Each column's runs are
+          // read once for all the layers of the run; each layer's lists stay in x order.
+          for (std::size_t l = 0; l < L; ++l) touched[l].clear();
+          for (std::size_t a = 0; a < active.size(); ++a) {
+            for (std::size_t l = 0; l < L; ++l) owned[a * L + l].clear();
+            const Active& act = active[a];
+            const ShapePlan& p = act.shape->plan;
+            const int kb = std::max(static_cast<int>(lo), act.k0), ke = std::min(static_cast<int>(hi), act.k1);
+            if (kb >= ke || j < p.j0 || j >= p.j1) continue;
+            for (int ii = 0; ii < act.runs.nx; ++ii) {
+              const int i = p.i0 + ii;
+              for (const LayerRun& r : act.runs.column(ii, j - p.j0)) {
+                if (r.begin >= ke) break;
+                for (int k = std::max(r.begin, kb); k < std::min(r.end, ke); ++k) {
+                  const std::size_t l = static_cast<std::size_t>(k) - lo;
+                  std::int16_t& own = owner[l * nx + static_cast<std::size_t>(i)];
+                  if (own >= 0) continue;
+                  own = static_cast<std::int16_t>(a);
+                  owned[a * L + l].push_back(i);
+                  touched[l].push_back(i);
                 }
               }
             }
@@ -971,9 +969,14 @@ void VoxelJob::Impl::run_slab(int k0, int k1, std::vector<Slice>& slices, JobSta
               if (!identity) {
                 for (int i = 0; i < g.nx; ++i) row_out[i] = to_material[row_out[i]];
               }
-              for (int i : touch) {
-                std::fill_n(row_weights + static_cast<std::size_t>(i) * D, D, 0.0f);
-                own[i] = -1;
+              if (touch.size() * 8 > nx) {  // most of the row: clear it all in one go
+                std::fill_n(row_weights, nx * D, 0.0f);
+                std::fill_n(own, nx, std::int16_t{-1});
+              } else {
+                for (int i : touch) {
+                  for (int m = 0; m < D; ++m) row_weights[static_cast<std::size_t>(i) * D + m] = 0.0f;
+                  own[i] = -1;
+                }
               }
             }
           }
