@@ -250,6 +250,38 @@ ChildBounds merge_bounds(const ChildBounds* kids, int count) {
   return finish_bounds(b, n, plo, phi, plane);
 }
 
+// Four floats at once (GCC and Clang vector extensions).
+using F4 = float __attribute__((vector_size(16)));
+inline F4 load4(const float* p) {
+  F4 v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+using I4 = std::int32_t __attribute__((vector_size(16)));
+inline F4 max4(F4 a, F4 b) { return a > b ? a : b; }
+inline F4 min4(F4 a, F4 b) { return a < b ? a : b; }
+// a where the mask is all ones, b where it is zero (bitwise, no branch).
+inline F4 select4(I4 mask, F4 a, F4 b) {
+  I4 ia, ib;
+  std::memcpy(&ia, &a, sizeof ia);
+  std::memcpy(&ib, &b, sizeof ib);
+  const I4 r = (ia & mask) | (ib & ~mask);
+  F4 out;
+  std::memcpy(&out, &r, sizeof out);
+  return out;
+}
+// The squared lower bounds of the distance from (px, py, pz) (local frame) to the four children.
+inline void child_bounds2(const Node4& node, float px, float py, float pz, float out[4]) {
+  const F4 x = {px, px, px, px}, y = {py, py, py, py}, z = {pz, pz, pz, pz}, zero = {0, 0, 0, 0};
+  const F4 dx = max4(max4(load4(node.bmin[0]) - x, x - load4(node.bmax[0])), zero);
+  const F4 dy = max4(max4(load4(node.bmin[1]) - y, y - load4(node.bmax[1])), zero);
+  const F4 dz = max4(max4(load4(node.bmin[2]) - z, z - load4(node.bmax[2])), zero);
+  const F4 s = load4(node.n[0]) * x + load4(node.n[1]) * y + load4(node.n[2]) * z;
+  const F4 pd = max4(max4(load4(node.lo) - s, s - load4(node.hi)), zero);
+  const F4 r = max4(dx * dx + dy * dy + dz * dz, pd * pd);
+  std::memcpy(out, &r, sizeof r);
+}
+
 // The box of a set of centroids.
 struct CentroidBox {
   float lo[3] = {kFloatInf, kFloatInf, kFloatInf}, hi[3] = {-kFloatInf, -kFloatInf, -kFloatInf};
@@ -282,7 +314,10 @@ void build_bvh(Bvh& bvh, const std::vector<Vec3f>& centroid, std::vector<std::ui
     float c[3];
     std::uint32_t item;
   };
+  // Two buffers: a split reads its range from one and writes both sides to the other, so nothing
+  // is copied back; a range knows which buffer holds it.
   std::vector<Record> rec(n), scratch(n);
+  Record* const buffer[2] = {rec.data(), scratch.data()};
   for (std::uint32_t i = 0; i < n; ++i) rec[i] = {{centroid[i].x, centroid[i].y, centroid[i].z}, i};
   order.assign(n, 0);
   bvh.nodes.clear();
@@ -290,11 +325,13 @@ void build_bvh(Bvh& bvh, const std::vector<Vec3f>& centroid, std::vector<std::ui
   struct Range {
     std::uint32_t b = 0, e = 0;
     CentroidBox box;  // of the range's centroids
+    int buf = 0;      // the buffer holding its records
     std::uint32_t size() const { return e - b; }
   };
   auto measure = [&](Range& r) {
     r.box = CentroidBox{};
-    for (std::uint32_t i = r.b; i < r.e; ++i) r.box.add(rec[i].c);
+    const Record* x = buffer[r.buf];
+    for (std::uint32_t i = r.b; i < r.e; ++i) r.box.add(x[i].c);
   };
   auto split = [&](const Range& r, Range& left, Range& right, int depth) {
     const float* lo = r.box.lo;
@@ -303,41 +340,67 @@ void build_bvh(Bvh& bvh, const std::vector<Vec3f>& centroid, std::vector<std::ui
     for (int a = 1; a < 3; ++a) {
       if (hi[a] - lo[a] > hi[axis] - lo[axis]) axis = a;
     }
+    int buf = r.buf;
     if (depth < kMaxMiddleDepth && hi[axis] > lo[axis]) {
       const float middle = 0.5f * (lo[axis] + hi[axis]);
       // Without data-dependent branches (which side an item falls is a coin toss that a branch
-      // predictor loses): each record is written to both ends of a scratch range and the end it
-      // belongs to advances; lower items keep their order, upper ones are reversed. Then back.
-      Record* x = rec.data();
-      Record* t = scratch.data();
+      // predictor loses): each record is written to both ends of the range in the other buffer and
+      // the end it belongs to advances; lower items keep their order, upper ones are reversed. The
+      // same pass measures both sides' centroid boxes (a record adds +-inf to the other side's).
+      const Record* x = buffer[r.buf];
+      Record* t = buffer[1 - r.buf];
       std::uint32_t i = r.b, top = r.e - 1;
+      const F4 inf = {kFloatInf, kFloatInf, kFloatInf, kFloatInf};
+      F4 low_lo = inf, low_hi = -inf, high_lo = inf, high_hi = -inf;
+      // The middle in the axis' lane, -inf in the others (no value is below it there).
+      F4 split_at = -inf;
+      split_at[axis] = middle;
       for (std::uint32_t q = r.b; q < r.e; ++q) {
-        const Record item = x[q];
-        const bool low = item.c[axis] < middle;
-        t[i] = item;
-        t[top] = item;
-        i += low ? 1u : 0u;
-        top -= low ? 0u : 1u;
+        F4 v;
+        std::memcpy(&v, x + q, sizeof v);
+        const I4 below = v < split_at;
+        const std::int32_t low = below[0] | below[1] | below[2];  // -1 where the record goes low, else 0
+        const I4 m = {low, low, low, low};
+        std::memcpy(t + i, &v, sizeof v);
+        std::memcpy(t + top, &v, sizeof v);
+        i -= static_cast<std::uint32_t>(low);
+        top -= static_cast<std::uint32_t>(~low) & 1u;
+        low_lo = min4(low_lo, select4(m, v, inf));
+        low_hi = max4(low_hi, select4(m, v, -inf));
+        high_lo = min4(high_lo, select4(m, inf, v));
+        high_hi = max4(high_hi, select4(m, -inf, v));
       }
-      std::copy(t + r.b, t + r.e, x + r.b);
+      buf = 1 - r.buf;
       if (i > r.b && i < r.e) {
+        CentroidBox low_box, high_box;
+        for (int a = 0; a < 3; ++a) {
+          low_box.lo[a] = low_lo[a];
+          low_box.hi[a] = low_hi[a];
+          high_box.lo[a] = high_lo[a];
+          high_box.hi[a] = high_hi[a];
+        }
         left.b = r.b;
         left.e = i;
+        left.box = low_box;
+        left.buf = buf;
         right.b = i;
         right.e = r.e;
-        measure(left);
-        measure(right);
+        right.box = high_box;
+        right.buf = buf;
         return;
       }
     }
+    Record* x = buffer[buf];
     const std::uint32_t mid = r.b + r.size() / 2;
-    std::nth_element(rec.begin() + r.b, rec.begin() + mid, rec.begin() + r.e, [&](const Record& x, const Record& y) {
-      return x.c[axis] != y.c[axis] ? x.c[axis] < y.c[axis] : x.item < y.item;
+    std::nth_element(x + r.b, x + mid, x + r.e, [&](const Record& p, const Record& q) {
+      return p.c[axis] != q.c[axis] ? p.c[axis] < q.c[axis] : p.item < q.item;
     });
     left.b = r.b;
     left.e = mid;
+    left.buf = buf;
     right.b = mid;
     right.e = r.e;
+    right.buf = buf;
     measure(left);
     measure(right);
   };
@@ -364,7 +427,8 @@ void build_bvh(Bvh& bvh, const std::vector<Vec3f>& centroid, std::vector<std::ui
     std::int32_t child[4] = {kNoChild, kNoChild, kNoChild, kNoChild};
     for (int c = 0; c < count; ++c) {
       if (groups[c].size() <= leaf_size) {
-        for (std::uint32_t q = groups[c].b; q < groups[c].e; ++q) order[q] = rec[q].item;
+        const Record* x = buffer[groups[c].buf];
+        for (std::uint32_t q = groups[c].b; q < groups[c].e; ++q) order[q] = x[q].item;
         kids[c] = bounds(groups[c].b, groups[c].size(), nullptr, 0);
         child[c] = ~static_cast<std::int32_t>((groups[c].b << kLeafCountBits) | groups[c].size());
       } else {
@@ -405,37 +469,6 @@ void build_bvh(Bvh& bvh, const std::vector<Vec3f>& centroid, std::vector<std::ui
   bvh.all = fill(fill, 0, root, 0);
 }
 
-#if defined(__GNUC__)
-using F4 = float __attribute__((vector_size(16)));
-inline F4 load4(const float* p) {
-  F4 v;
-  std::memcpy(&v, p, sizeof v);
-  return v;
-}
-inline F4 max4(F4 a, F4 b) { return a > b ? a : b; }
-// The squared lower bounds of the distance from (px, py, pz) (local frame) to the four children.
-inline void child_bounds2(const Node4& node, float px, float py, float pz, float out[4]) {
-  const F4 x = {px, px, px, px}, y = {py, py, py, py}, z = {pz, pz, pz, pz}, zero = {0, 0, 0, 0};
-  const F4 dx = max4(max4(load4(node.bmin[0]) - x, x - load4(node.bmax[0])), zero);
-  const F4 dy = max4(max4(load4(node.bmin[1]) - y, y - load4(node.bmax[1])), zero);
-  const F4 dz = max4(max4(load4(node.bmin[2]) - z, z - load4(node.bmax[2])), zero);
-  const F4 s = load4(node.n[0]) * x + load4(node.n[1]) * y + load4(node.n[2]) * z;
-  const F4 pd = max4(max4(load4(node.lo) - s, s - load4(node.hi)), zero);
-  const F4 r = max4(dx * dx + dy * dy + dz * dz, pd * pd);
-  std::memcpy(out, &r, sizeof r);
-}
-#else
-inline void child_bounds2(const Node4& node, float px, float py, float pz, float out[4]) {
-  for (int c = 0; c < 4; ++c) {
-    const float dx = std::max(std::max(node.bmin[0][c] - px, px - node.bmax[0][c]), 0.0f);
-    const float dy = std::max(std::max(node.bmin[1][c] - py, py - node.bmax[1][c]), 0.0f);
-    const float dz = std::max(std::max(node.bmin[2][c] - pz, pz - node.bmax[2][c]), 0.0f);
-    const float s = node.n[0][c] * px + node.n[1][c] * py + node.n[2][c] * pz;
-    const float pd = std::max(std::max(node.lo[c] - s, s - node.hi[c]), 0.0f);
-    out[c] = std::max(dx * dx + dy * dy + dz * dz, pd * pd);
-  }
-}
-#endif
 
 // Depth-first, nearest child first. `radius()` is the current search radius (mm; children whose
 // bound exceeds it, with the rounding allowance, are skipped); `leaf(first, count)` handles a
