@@ -981,13 +981,17 @@ void SurfaceIndex::Impl::fill(const Hit& hit, Vec3d p, std::size_t i, float* con
     q = q + to_double(mesh.positions[tri[k]]) * w[k];
     nrm = nrm + to_double(mesh.normals[tri[k]]) * w[k];
   }
-  const Vec3d a = to_double(mesh.positions[tri[0]]);
-  const Vec3d face =
-      normalized_or_zero(cross(to_double(mesh.positions[tri[1]]) - a, to_double(mesh.positions[tri[2]]) - a));
+  // The face normal: the sign's pseudo-normal on a face, the normal's fallback (computed only when
+  // one of those needs it).
+  auto face_normal = [&] {
+    const Vec3d a = to_double(mesh.positions[tri[0]]);
+    return normalized_or_zero(cross(to_double(mesh.positions[tri[1]]) - a, to_double(mesh.positions[tri[2]]) - a));
+  };
   // Sign from the pseudo-normal of the feature holding the closest point (or known).
-  Vec3d pseudo = face;
+  Vec3d pseudo{0, 0, 0};
   if (options.known_side == 0) switch (hit.closest.feature) {
       case Feature::face:
+        pseudo = face_normal();
         break;
       case Feature::edge_ab:
         pseudo = to_double(edge_normal[tri_edge[t][0]]);
@@ -1016,7 +1020,7 @@ void SurfaceIndex::Impl::fill(const Hit& hit, Vec3d p, std::size_t i, float* con
   put(openfl::kQueryPoint + 2, static_cast<float>(q.z));
   if (column_count > openfl::kQueryNormal) {
     Vec3d n = normalized_or_zero(nrm);
-    if (n.x == 0 && n.y == 0 && n.z == 0) n = face;
+    if (n.x == 0 && n.y == 0 && n.z == 0) n = face_normal();
     if (n.x == 0 && n.y == 0 && n.z == 0) n = normalized_or_zero(pseudo);
     put(openfl::kQueryNormal, static_cast<float>(n.x));
     put(openfl::kQueryNormal + 1, static_cast<float>(n.y));

@@ -81,6 +81,7 @@ void grow(BoundingBox& into, const BoundingBox& b) {
 struct FarBlocks {
   Vec3d origin;  // min corner of block (0, 0, 0), mm
   Vec3d size;    // block edge lengths, mm
+  Vec3d inv_size;
   int nx = 0, ny = 0, nz = 0;
   std::vector<float> centre_distance;  // a lower bound of the centre's distance to the surface (+inf: beyond)
   double reach = 0;                    // with a margin for rounding
@@ -89,8 +90,10 @@ struct FarBlocks {
     const double o[3] = {origin.x, origin.y, origin.z}, sz[3] = {size.x, size.y, size.z};
     return static_cast<float>(o[axis] + (b + 0.5) * sz[axis]);
   }
+  // Any block would do for the test (the bound holds from any centre), so the block is found with
+  // reciprocals: a lane on a block's face may land in either neighbour.
   bool is_far(float x, float y, float z) const {
-    const double fx = (x - origin.x) / size.x, fy = (y - origin.y) / size.y, fz = (z - origin.z) / size.z;
+    const double fx = (x - origin.x) * inv_size.x, fy = (y - origin.y) * inv_size.y, fz = (z - origin.z) * inv_size.z;
     if (!(fx >= 0 && fy >= 0 && fz >= 0)) return false;
     const auto bx = static_cast<int>(fx), by = static_cast<int>(fy), bz = static_cast<int>(fz);
     if (bx >= nx || by >= ny || bz >= nz) return false;
@@ -768,6 +771,7 @@ void VoxelJob::Impl::run_slab(int k0, int k1, std::vector<Slice>& slices, JobSta
     if (!s.plan.surface_queries || index == nullptr || !std::isfinite(s.plan.reach_mm)) continue;
     FarBlocks& fb = act.far;
     fb.size = {kFarBlock[0] * g.dx, kFarBlock[1] * g.dy, kFarBlock[2] * g.dz};
+    fb.inv_size = {1.0 / fb.size.x, 1.0 / fb.size.y, 1.0 / fb.size.z};
     fb.origin = {s.grid.origin.x, s.grid.origin.y, g.origin.z + act.k0 * g.dz};
     fb.nx = (s.grid.nx + kFarBlock[0] - 1) / kFarBlock[0];
     fb.ny = (s.grid.ny + kFarBlock[1] - 1) / kFarBlock[1];
