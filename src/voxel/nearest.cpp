@@ -673,6 +673,33 @@ SurfacePart::SurfacePart(SurfaceMesh mesh) : impl_(std::make_unique<Impl>()) {
     const Vec3d n = cross(to_double(pos[sorted[q][1]]) - a, to_double(pos[sorted[q][2]]) - a);
     im.degenerate[q] = (n.x == 0 && n.y == 0 && n.z == 0) ? 1 : 0;
   }
+  // Vertices renumbered in order of first use by the sorted triangles, so that a leaf's corners
+  // (and those of its neighbours in the hierarchy) share cache lines; unused vertices dropped.
+  {
+    constexpr std::uint32_t kUnset = std::numeric_limits<std::uint32_t>::max();
+    std::vector<std::uint32_t> renumber(mesh.positions.size(), kUnset);
+    std::uint32_t used = 0;
+    for (Triangle& t : sorted) {
+      for (std::uint32_t& v : t) {
+        if (renumber[v] == kUnset) renumber[v] = used++;
+        v = renumber[v];
+      }
+    }
+    const auto na = static_cast<std::size_t>(mesh.attribute_count);
+    std::vector<Vec3f> positions(used), normals(used);
+    std::vector<float> attributes(used * na);
+    for (std::size_t v = 0; v < renumber.size(); ++v) {
+      const std::uint32_t to = renumber[v];
+      if (to == kUnset) continue;
+      positions[to] = mesh.positions[v];
+      normals[to] = mesh.normals[v];
+      std::copy_n(mesh.attributes.begin() + static_cast<std::ptrdiff_t>(v * na), na,
+                  attributes.begin() + static_cast<std::ptrdiff_t>(to * na));
+    }
+    mesh.positions = std::move(positions);
+    mesh.normals = std::move(normals);
+    mesh.attributes = std::move(attributes);
+  }
   mesh.triangles = std::move(sorted);
   im.mesh = std::move(mesh);
   // Entries: the children at the depth where four-way splits leave about kEntryTriangles each.
