@@ -43,7 +43,9 @@ class SphereHost : public TextureHost {
       const float nx = r > 0 ? x * inv : 0.0f, ny = r > 0 ? y * inv : 0.0f, nz = r > 0 ? z * inv : 1.0f;
       const float row[9] = {r - kRadius, nx * kRadius, ny * kRadius, nz * kRadius, nx, ny, nz,
                             std::atan2(ny, nx) / 6.2831853f + 0.5f, nz * 0.5f + 0.5f};
-      for (int c = 0; c < count; ++c) columns[c][i] = c < 9 ? row[c] : 0.0f;
+      for (int c = 0; c < count; ++c) {
+        if (columns[c] != nullptr) columns[c][i] = c < 9 ? row[c] : 0.0f;  // null: not read
+      }
     }
   }
   static constexpr float kRadius = 10.0f;

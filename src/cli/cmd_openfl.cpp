@@ -163,7 +163,9 @@ class MeshHost : public TextureHost {
       row[kQueryNormal + 2] = static_cast<float>(best_normal.z);
       for (int k = kQueryOuts; k < column_count; ++k)
         row[static_cast<std::size_t>(k)] = out[static_cast<std::size_t>(3 + k - kQueryOuts)];
-      for (int k = 0; k < column_count; ++k) columns[k][i] = row[static_cast<std::size_t>(k)];
+      for (int k = 0; k < column_count; ++k) {
+        if (columns[k] != nullptr) columns[k][i] = row[static_cast<std::size_t>(k)];
+      }
     }
   }
 

@@ -115,7 +115,9 @@ BatchExecutor::BatchExecutor(std::shared_ptr<const Kernel> kernel, ExecOptions o
   s.loop_count.assign(code.loops.size(), 0);
   s.inputs.resize(static_cast<std::size_t>(code.input_count));
   s.queries.resize(static_cast<std::size_t>(code.query_count));
-  for (int c = 0; c < code.query_count; ++c) s.query_columns.push_back(s.queries.at(static_cast<std::size_t>(c)));
+  // The host fills only the columns the kernel reads (null: not wanted).
+  s.query_columns.assign(static_cast<std::size_t>(code.query_count), nullptr);
+  for (const bytecode::RegColumn& q : code.queries) s.query_columns.at(q.column) = s.queries.at(q.column);
   for (const bytecode::RegColumn& q : code.queries) s.f[q.reg] = s.queries.at(q.column);
   s.tex.resize(7);
   s.tex_lanes.resize(kLanes);

@@ -1002,11 +1002,17 @@ void SurfaceIndex::Impl::fill(const Hit& hit, Vec3d p, std::size_t i, float* con
   const std::size_t t = hit.triangle;
   const Triangle& tri = mesh.triangles[t];
   const double* w = hit.closest.bary;
+  // Only what is asked for (a null column is not wanted) or needed for the sign.
+  auto wanted = [&](int col) { return col < column_count && columns[col] != nullptr; };
+  const bool want_normal =
+      wanted(openfl::kQueryNormal) || wanted(openfl::kQueryNormal + 1) || wanted(openfl::kQueryNormal + 2);
+  const bool want_point = options.known_side == 0 || wanted(openfl::kQueryPoint) ||
+                          wanted(openfl::kQueryPoint + 1) || wanted(openfl::kQueryPoint + 2);
   Vec3d q{0, 0, 0};
   Vec3d nrm{0, 0, 0};
   for (int k = 0; k < 3; ++k) {
-    q = q + to_double(mesh.positions[tri[k]]) * w[k];
-    nrm = nrm + to_double(mesh.normals[tri[k]]) * w[k];
+    if (want_point) q = q + to_double(mesh.positions[tri[k]]) * w[k];
+    if (want_normal) nrm = nrm + to_double(mesh.normals[tri[k]]) * w[k];
   }
   // The face normal: the sign's pseudo-normal on a face, the normal's fallback (computed only when
   // one of those needs it).
@@ -1045,7 +1051,7 @@ void SurfaceIndex::Impl::fill(const Hit& hit, Vec3d p, std::size_t i, float* con
   put(openfl::kQueryPoint, static_cast<float>(q.x));
   put(openfl::kQueryPoint + 1, static_cast<float>(q.y));
   put(openfl::kQueryPoint + 2, static_cast<float>(q.z));
-  if (column_count > openfl::kQueryNormal) {
+  if (want_normal) {
     Vec3d n = normalized_or_zero(nrm);
     if (n.x == 0 && n.y == 0 && n.z == 0) n = face_normal();
     if (n.x == 0 && n.y == 0 && n.z == 0) n = normalized_or_zero(pseudo);
@@ -1055,6 +1061,7 @@ void SurfaceIndex::Impl::fill(const Hit& hit, Vec3d p, std::size_t i, float* con
   }
   const int want = std::min(na, column_count - openfl::kQueryOuts);
   for (int k = 0; k < want; ++k) {
+    if (!wanted(openfl::kQueryOuts + k)) continue;
     double value = 0;
     for (int c = 0; c < 3; ++c) value += w[c] * mesh.attributes[static_cast<std::size_t>(tri[c]) * na + k];
     put(openfl::kQueryOuts + k, static_cast<float>(value));

@@ -49,8 +49,12 @@ class RecordingHost : public Host {
     ++query_calls;
     query_lanes.push_back(n);
     last_column_count = column_count;
-    for (int c = 0; c < column_count; ++c)
+    last_wanted.clear();
+    for (int c = 0; c < column_count; ++c) {
+      last_wanted.push_back(columns[c] != nullptr);
+      if (columns[c] == nullptr) continue;
       for (std::size_t i = 0; i < n; ++i) columns[c][i] = query_value(c, xyz[0][i], xyz[1][i], xyz[2][i]);
+    }
   }
   std::array<Interval, 4> texture_range(int) const override { return {}; }
   void query_range(const Interval[3], Interval* columns, int column_count) const override {
@@ -65,6 +69,7 @@ class RecordingHost : public Host {
   mutable int query_calls = 0;
   mutable std::vector<std::size_t> query_lanes;
   mutable int last_column_count = 0;
+  mutable std::vector<bool> last_wanted;  // per column of the last query: asked for (not null)
 };
 
 std::shared_ptr<const Program> compile_ok(const std::string& text, const std::string& name = "test.fl") {
@@ -594,6 +599,12 @@ fablet Q {
   EXPECT_EQ(host.query_calls, 3);
   EXPECT_EQ(host.query_lanes, (std::vector<std::size_t>{256, 256, 88}));
   EXPECT_EQ(host.last_column_count, kQueryOuts + 3);
+  // Only the columns the kernel reads are asked for: the signed distance, point x, normal z, shade
+  // and tex.y (the others are null, so a host need not compute them).
+  std::vector<bool> wanted(static_cast<std::size_t>(kQueryOuts + 3), false);
+  for (int c : {kQuerySignedDistance, kQueryPoint, kQueryNormal + 2, kQueryOuts, kQueryOuts + 2})
+    wanted[static_cast<std::size_t>(c)] = true;
+  EXPECT_EQ(host.last_wanted, wanted);
   for (std::size_t i = 0; i < n; ++i) {
     auto q = [&](int c) { return RecordingHost::query_value(c, in[0][i], in[1][i], in[2][i]); };
     const float s = q(kQuerySignedDistance);

@@ -275,6 +275,7 @@ class BoxHost : public Host {
       const float nx = centre ? 0.0f : x / len, ny = centre ? 0.0f : y / len, nz = centre ? 1.0f : z / len;
       const float cols[7] = {len - 2.0f, 2.0f * nx, 2.0f * ny, 2.0f * nz, nx, ny, nz};
       for (int c = 0; c < column_count; ++c) {
+        if (columns[c] == nullptr) continue;
         if (c < 7) {
           columns[c][i] = cols[c];
         } else {
@@ -331,6 +332,7 @@ class MinimalHost : public Host {
   float texture_lod_bias(int /*slot*/) const override { return 0.0f; }
   void surface_query(std::size_t n, const float* const xyz[3], float* const* columns, int column_count) const override {
     for (int c = 0; c < column_count; ++c) {
+      if (columns[c] == nullptr) continue;
       for (std::size_t i = 0; i < n; ++i) columns[c][i] = xyz[0][i] * static_cast<float>(c) - xyz[1][i];
     }
   }

@@ -1173,11 +1173,14 @@ void SphereHost::surface_query(std::size_t n, const float* const xyz[3], float* 
     q[0][i] = nx * radius_;
     q[1][i] = ny * radius_;
     q[2][i] = nz * radius_;
-    if (column_count > kQuerySignedDistance) columns[kQuerySignedDistance][i] = len - radius_;
+    if (column_count > kQuerySignedDistance && columns[kQuerySignedDistance] != nullptr)
+      columns[kQuerySignedDistance][i] = len - radius_;
   }
   for (int c = 0; c < 3; ++c) {
-    if (column_count > kQueryPoint + c) std::copy(q[c].begin(), q[c].end(), columns[kQueryPoint + c]);
-    if (column_count > kQueryNormal + c) std::copy(nn[c].begin(), nn[c].end(), columns[kQueryNormal + c]);
+    if (column_count > kQueryPoint + c && columns[kQueryPoint + c] != nullptr)
+      std::copy(q[c].begin(), q[c].end(), columns[kQueryPoint + c]);
+    if (column_count > kQueryNormal + c && columns[kQueryNormal + c] != nullptr)
+      std::copy(nn[c].begin(), nn[c].end(), columns[kQueryNormal + c]);
   }
   const int out_count = column_count - kQueryOuts;
   if (out_count <= 0) return;
@@ -1188,6 +1191,7 @@ void SphereHost::surface_query(std::size_t n, const float* const xyz[3], float* 
     return;
   }
   for (int j = 0; j < out_count; ++j) {
+    if (columns[kQueryOuts + j] == nullptr) continue;
     for (std::size_t i = 0; i < n; ++i) columns[kQueryOuts + j][i] = analytic_out(j, xyz[0][i], xyz[1][i], xyz[2][i]);
   }
 }

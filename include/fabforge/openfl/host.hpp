@@ -45,7 +45,8 @@ class Host {
   /// inactive) lod = 0. sample_lod() passes its argument unchanged.
   virtual float texture_lod_bias(int slot) const = 0;
   /// Nearest point of the displaced surface for n points; fills `column_count` columns
-  /// (kQuerySignedDistance, point, normal, outs...) of n floats each.
+  /// (kQuerySignedDistance, point, normal, outs...) of n floats each. A null column is one the
+  /// kernel never reads: it is skipped (and need not be computed).
   virtual void surface_query(std::size_t n, const float* const xyz[3], float* const* columns,
                              int column_count) const = 0;
   /// Bounds for the interval interpreter. Defaults: [0, 1] per channel; every query column
