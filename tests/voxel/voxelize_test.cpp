@@ -493,6 +493,26 @@ TEST(Voxelize, EmptyMeshAndEmptySlabGiveNothing) {
   EXPECT_EQ(MeshVoxelizer(wall, g).indexed_triangles(), 0u);
 }
 
+// Only triangles whose x and y ranges both hold a column centre are kept (micropolygons smaller
+// than a column mostly hold none), and dropping the others changes no voxel.
+TEST(Voxelize, TrianglesBetweenColumnCentresAreNotIndexed) {
+  const Grid g = dyadic_grid(8, 4, 6);  // centres at x = (i + 0.5) / 16, y = (j + 0.5) / 8
+  auto one = [](Vec3f a, Vec3f b, Vec3f c) {
+    Mesh m;
+    m.vertices = {a, b, c};
+    m.triangles = {{0, 1, 2}};
+    return m;
+  };
+  // x in [0.035, 0.09]: between the centres 0.03125 and 0.09375, though its y range holds 0.0625.
+  EXPECT_EQ(MeshVoxelizer(one({0.035f, 0.05f, 0}, {0.09f, 0.05f, 0}, {0.06f, 0.08f, 0}), g).indexed_triangles(), 0u);
+  // y in [0.07, 0.12]: between the rows 0.0625 and 0.1875.
+  EXPECT_EQ(MeshVoxelizer(one({0.02f, 0.07f, 0}, {0.05f, 0.07f, 0}, {0.03f, 0.12f, 0}), g).indexed_triangles(), 0u);
+  // Both ranges hold a centre (0.03125, 0.0625): kept.
+  EXPECT_EQ(MeshVoxelizer(one({0.02f, 0.05f, 0}, {0.05f, 0.05f, 0}, {0.03f, 0.08f, 0}), g).indexed_triangles(), 1u);
+  // A centre exactly on the range's boundary counts.
+  EXPECT_EQ(MeshVoxelizer(one({0.03125f, 0.05f, 0}, {0.05f, 0.05f, 0}, {0.04f, 0.08f, 0}), g).indexed_triangles(), 1u);
+}
+
 TEST(Voxelize, ExtremeCoordinatesAreHandledOrRefused) {
   const Grid g = dyadic_grid(8, 8, 8);
   // A huge triangle fan (a far-away lid) still voxelizes within the grid.

@@ -108,7 +108,8 @@ class MeshVoxelizer {
   SlabRuns voxelize(int k0, int k1, const SlabOptions& options = {}) const;
 
   const Grid& grid() const { return grid_; }
-  /// Triangles with a non-zero projected area that reach at least one row of the grid.
+  /// Triangles with a non-zero projected area whose x and y ranges each hold a column centre of
+  /// the grid (the only ones that can cross a column).
   std::size_t indexed_triangles() const { return indexed_; }
 
   /// A triangle with its xy snapped to the fixed-point lattice (1/65536 voxel), its vertices in
