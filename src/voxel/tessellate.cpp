@@ -313,9 +313,13 @@ void Builder::add_triangle(std::uint32_t t) {
     }
     local.clear();
     double longest2 = 0;
-    auto emit = [&](std::size_t p, std::size_t q, std::size_t r) {
+    // `boundary`: the triangle has a lattice point on the base triangle's boundary. Only those can
+    // have an edge longer than h (between lattice points the steps are |ab| / n, |bc| / n and
+    // |ca| / n, each <= h since n >= every n_e), so only their edges are measured.
+    auto emit = [&](std::size_t p, std::size_t q, std::size_t r, bool boundary) {
       if (map[p] == map[q] || map[q] == map[r] || map[r] == map[p]) return;
       local.push_back({static_cast<std::uint32_t>(p), static_cast<std::uint32_t>(q), static_cast<std::uint32_t>(r)});
+      if (!boundary) return;
       for (const auto& [x, y] : {std::pair{p, q}, std::pair{q, r}, std::pair{r, p}}) {
         const Vec3d d = pos[x] - pos[y];
         longest2 = std::max(longest2, dot(d, d));
@@ -323,8 +327,9 @@ void Builder::add_triangle(std::uint32_t t) {
     };
     for (int j = 0; j < n; ++j) {
       for (int i = 0; i + j < n; ++i) {
-        emit(index(i, j, n), index(i + 1, j, n), index(i, j + 1, n));
-        if (i + j + 2 <= n) emit(index(i + 1, j, n), index(i + 1, j + 1, n), index(i, j + 1, n));
+        emit(index(i, j, n), index(i + 1, j, n), index(i, j + 1, n), i == 0 || j == 0 || i + j + 1 == n);
+        if (i + j + 2 <= n)
+          emit(index(i + 1, j, n), index(i + 1, j + 1, n), index(i, j + 1, n), i == 0 || j == 0 || i + j + 2 == n);
       }
     }
     // Lattice steps are <= h; snapping moves a boundary point by at most half an edge segment
