@@ -28,7 +28,7 @@ demo: build
 	$(FABFORGE) voxel examples/voxel/creature_marble.json -o $(DEMO_OUT)/creature_marble
 	@echo "demo: outputs in $(DEMO_OUT)/chelsea/: preview.png compare.png model.stl model.3mf swaps.txt swaps.json project.hfp report.json"
 	@echo "demo: and $(DEMO_OUT)/gear.gcode with its top view $(DEMO_OUT)/gear.png"
-	@echo "demo: and $(DEMO_OUT)/creature_marble/: slices/ (one PNG per 27 um layer at 600 x 300 dpi), meshes/ (STL per material, part.3mf), report.json"
+	@echo "demo: and $(DEMO_OUT)/creature_marble/: slices/ (one PNG per 27 um layer at 600 x 300 dpi), creature_marble.raw (4 bits per voxel), report.json"
 
 test: build
 	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
