@@ -117,8 +117,7 @@ BatchExecutor::BatchExecutor(std::shared_ptr<const Kernel> kernel, ExecOptions o
   s.queries.resize(static_cast<std::size_t>(code.query_count));
   // The host fills only the columns the kernel reads (null: not wanted).
   s.query_columns.assign(static_cast<std::size_t>(code.query_count), nullptr);
-  for (const bytecode::RegColumn& q : code.queries) s.query_columns.at(q.column) = s.queries.at(q.column);
-  for (const bytecode::RegColumn& q : code.queries) s.f[q.reg] = s.queries.at(q.column);
+  for (const bytecode::RegColumn& q : code.queries) s.f[q.reg] = s.query_columns.at(q.column) = s.queries.at(q.column);
   s.tex.resize(7);
   s.tex_lanes.resize(kLanes);
   FABFORGE_CHECK(code.query_count == 0 || code.input_count >= 3, "a surface query needs the point P as input");

@@ -469,7 +469,6 @@ void build_bvh(Bvh& bvh, const std::vector<Vec3f>& centroid, std::vector<std::ui
   bvh.all = fill(fill, 0, root, 0);
 }
 
-
 // Depth-first, nearest child first. `radius()` is the current search radius (mm; children whose
 // bound exceeds it, with the rounding allowance, are skipped); `leaf(first, count)` handles a
 // leaf and returns true to stop the whole traversal. The nearest child hit is visited at once and
@@ -784,7 +783,12 @@ struct SurfaceIndex::Impl {
   // `maxd`: search no farther (mm); options.max_distance_mm for queries.
   Hit nearest(Vec3d p, const Hit& hint, double maxd) const;
   // Writes lane i of the requested columns.
-  void fill(const Hit& hit, Vec3d p, std::size_t i, float* const* columns, int column_count) const;
+  // What a query's columns need computed (a null column is not wanted; the sign needs the point).
+  struct Wants {
+    bool point = false, normal = false;
+  };
+  Wants wants(float* const* columns, int column_count) const;
+  void fill(const Hit& hit, Vec3d p, std::size_t i, float* const* columns, int column_count, const Wants& want) const;
 
   Closest closest(const Hit& h, Vec3d p) const {
     const SurfacePart::Impl& part = parts[static_cast<std::size_t>(h.part)]->impl();
@@ -987,7 +991,18 @@ SurfaceIndex::Impl::Hit SurfaceIndex::Impl::nearest(Vec3d p, const Hit& hint, do
   return best;
 }
 
-void SurfaceIndex::Impl::fill(const Hit& hit, Vec3d p, std::size_t i, float* const* columns, int column_count) const {
+SurfaceIndex::Impl::Wants SurfaceIndex::Impl::wants(float* const* columns, int column_count) const {
+  auto any = [&](int first) {
+    for (int col = first; col < first + 3; ++col) {
+      if (col < column_count && columns[col] != nullptr) return true;
+    }
+    return false;
+  };
+  return {options.known_side == 0 || any(openfl::kQueryPoint), any(openfl::kQueryNormal)};
+}
+
+void SurfaceIndex::Impl::fill(const Hit& hit, Vec3d p, std::size_t i, float* const* columns, int column_count,
+                              const Wants& want) const {
   auto put = [&](int col, float value) {
     if (col < column_count && columns[col] != nullptr) columns[col][i] = value;
   };
@@ -1002,17 +1017,11 @@ void SurfaceIndex::Impl::fill(const Hit& hit, Vec3d p, std::size_t i, float* con
   const std::size_t t = hit.triangle;
   const Triangle& tri = mesh.triangles[t];
   const double* w = hit.closest.bary;
-  // Only what is asked for (a null column is not wanted) or needed for the sign.
-  auto wanted = [&](int col) { return col < column_count && columns[col] != nullptr; };
-  const bool want_normal =
-      wanted(openfl::kQueryNormal) || wanted(openfl::kQueryNormal + 1) || wanted(openfl::kQueryNormal + 2);
-  const bool want_point = options.known_side == 0 || wanted(openfl::kQueryPoint) ||
-                          wanted(openfl::kQueryPoint + 1) || wanted(openfl::kQueryPoint + 2);
   Vec3d q{0, 0, 0};
   Vec3d nrm{0, 0, 0};
   for (int k = 0; k < 3; ++k) {
-    if (want_point) q = q + to_double(mesh.positions[tri[k]]) * w[k];
-    if (want_normal) nrm = nrm + to_double(mesh.normals[tri[k]]) * w[k];
+    if (want.point) q = q + to_double(mesh.positions[tri[k]]) * w[k];
+    if (want.normal) nrm = nrm + to_double(mesh.normals[tri[k]]) * w[k];
   }
   // The face normal: the sign's pseudo-normal on a face, the normal's fallback (computed only when
   // one of those needs it).
@@ -1051,7 +1060,7 @@ void SurfaceIndex::Impl::fill(const Hit& hit, Vec3d p, std::size_t i, float* con
   put(openfl::kQueryPoint, static_cast<float>(q.x));
   put(openfl::kQueryPoint + 1, static_cast<float>(q.y));
   put(openfl::kQueryPoint + 2, static_cast<float>(q.z));
-  if (want_normal) {
+  if (want.normal) {
     Vec3d n = normalized_or_zero(nrm);
     if (n.x == 0 && n.y == 0 && n.z == 0) n = face_normal();
     if (n.x == 0 && n.y == 0 && n.z == 0) n = normalized_or_zero(pseudo);
@@ -1059,9 +1068,9 @@ void SurfaceIndex::Impl::fill(const Hit& hit, Vec3d p, std::size_t i, float* con
     put(openfl::kQueryNormal + 1, static_cast<float>(n.y));
     put(openfl::kQueryNormal + 2, static_cast<float>(n.z));
   }
-  const int want = std::min(na, column_count - openfl::kQueryOuts);
-  for (int k = 0; k < want; ++k) {
-    if (!wanted(openfl::kQueryOuts + k)) continue;
+  const int outs = std::min(na, column_count - openfl::kQueryOuts);
+  for (int k = 0; k < outs; ++k) {
+    if (columns[openfl::kQueryOuts + k] == nullptr) continue;
     double value = 0;
     for (int c = 0; c < 3; ++c) value += w[c] * mesh.attributes[static_cast<std::size_t>(tri[c]) * na + k];
     put(openfl::kQueryOuts + k, static_cast<float>(value));
@@ -1106,6 +1115,7 @@ void SurfaceIndex::query(std::size_t n, const float* const xyz[3], float* const*
                       std::to_string(openfl::kQueryOuts + impl_->attribute_count));
   }
   if (n == 0 || column_count == 0) return;
+  const Impl::Wants want = impl_->wants(columns, column_count);
   parallel_for(0, n, 512, [&](std::size_t lo, std::size_t hi) {
     Impl::Hit hint;  // lanes are usually neighbouring voxels
     for (std::size_t i = lo; i < hi; ++i) {
@@ -1114,7 +1124,7 @@ void SurfaceIndex::query(std::size_t n, const float* const xyz[3], float* const*
       if (std::isfinite(p.x) && std::isfinite(p.y) && std::isfinite(p.z))
         hit = impl_->nearest(p, hint, impl_->options.max_distance_mm);
       if (hit.part >= 0) hint = hit;
-      impl_->fill(hit, p, i, columns, column_count);
+      impl_->fill(hit, p, i, columns, column_count, want);
     }
   });
 }
@@ -1144,7 +1154,7 @@ SurfaceIndex::Result SurfaceIndex::query_one(Vec3f p) const {
   const Vec3d pd = to_double(p);
   Impl::Hit hit;
   if (is_finite(p)) hit = impl_->nearest(pd, Impl::Hit{}, impl_->options.max_distance_mm);
-  impl_->fill(hit, pd, 0, columns.data(), cols);
+  impl_->fill(hit, pd, 0, columns.data(), cols, impl_->wants(columns.data(), cols));
   Result r;
   r.triangle = hit.part >= 0 ? static_cast<std::int64_t>(hit.index) : -1;
   r.signed_distance = values[0];

@@ -255,12 +255,21 @@ void check_grid(const Grid& g) {
   }
 }
 
+// Where the column centres lie along x and y, for a quick test in doubles before snapping: a
+// centre at lattice coordinate (n + 0.5 + whole) voxels for n in [0, last].
+struct CentreWindow {
+  double lattice[2];    // the lattice origin, mm
+  double inv_pitch[2];  // voxels per mm
+  double whole[2];      // the grid origin's offset from the lattice origin, voxels
+  double last[2];       // the last column / row index
+};
+
 // Snaps one triangle and sorts its vertices; false for a zero projected area (e.g. parallel to z)
 // or a triangle whose x range holds no column centre of the grid (its rows are checked after).
 // `lattice` is the origin x, y snapping is relative to; `shift` the grid origin's offset from it in
 // fixed-point units (a whole number of voxels), so windows of one lattice snap alike.
 bool project(const Mesh& mesh, const Triangle& tri, const Grid& g, const Vec3d& lattice, const std::int64_t shift[2],
-             Projected& out) {
+             const CentreWindow& window, Projected& out) {
   // Most micropolygons are smaller than a column and hold no column centre: a quick look in
   // doubles, a thousandth of a voxel wide of the snapped positions (within 1/131072 voxel of
   // these), drops them before snapping. Far or non-finite vertices go on, to the snapping's error.
@@ -270,16 +279,13 @@ bool project(const Mesh& mesh, const Triangle& tri, const Grid& g, const Vec3d& 
     const Vec3f& c = mesh.vertices[tri[2]];
     const double lo[2] = {std::min({a.x, b.x, c.x}), std::min({a.y, b.y, c.y})};
     const double hi[2] = {std::max({a.x, b.x, c.x}), std::max({a.y, b.y, c.y})};
-    const double origin[2] = {lattice.x, lattice.y}, pitch[2] = {g.dx, g.dy};
-    const int count[2] = {g.nx, g.ny};
     for (int axis = 0; axis < 2; ++axis) {
-      const double whole = static_cast<double>(shift[axis]) / kUnitsPerVoxel;
-      const double u0 = (lo[axis] - origin[axis]) / pitch[axis] - whole;
-      const double u1 = (hi[axis] - origin[axis]) / pitch[axis] - whole;
+      const double u0 = (lo[axis] - window.lattice[axis]) * window.inv_pitch[axis] - window.whole[axis];
+      const double u1 = (hi[axis] - window.lattice[axis]) * window.inv_pitch[axis] - window.whole[axis];
       if (!(std::fabs(u0) < 1e9 && std::fabs(u1) < 1e9)) break;
-      // Centres at n + 0.5 for n in [0, count): the first at or above u0, the last at or below u1.
+      // The first centre at or above u0 and the last at or below u1.
       const double first = std::max(std::ceil(u0 - 1e-3 - 0.5), 0.0);
-      const double last = std::min(std::floor(u1 + 1e-3 - 0.5), static_cast<double>(count[axis] - 1));
+      const double last = std::min(std::floor(u1 + 1e-3 - 0.5), window.last[axis]);
       if (first > last) return false;
     }
   }
@@ -349,6 +355,11 @@ MeshVoxelizer::MeshVoxelizer(const Mesh& mesh, const Grid& grid, std::optional<V
     }
     shift[a] = static_cast<std::int64_t>(whole) * static_cast<std::int64_t>(kUnitsPerVoxel);
   }
+  const CentreWindow window{
+      {lattice.x, lattice.y},
+      {1.0 / grid_.dx, 1.0 / grid_.dy},
+      {static_cast<double>(shift[0]) / kUnitsPerVoxel, static_cast<double>(shift[1]) / kUnitsPerVoxel},
+      {static_cast<double>(grid_.nx - 1), static_cast<double>(grid_.ny - 1)}};
   // In chunks, in parallel: project, keep the triangles reaching a row, count them per row. The
   // chunks' boundaries depend only on the triangle count, so the triangle ids (the input's order,
   // less the skipped ones) and each row's list never depend on the threads.
@@ -371,7 +382,7 @@ MeshVoxelizer::MeshVoxelizer(const Mesh& mesh, const Grid& grid, std::optional<V
     const std::size_t t1 = std::min(nt, (c + 1) * kProjectChunk);
     for (std::size_t t = c * kProjectChunk; t < t1; ++t) {
       Projected p;
-      if (!project(mesh, mesh.triangles[t], grid_, lattice, shift, p)) continue;
+      if (!project(mesh, mesh.triangles[t], grid_, lattice, shift, window, p)) continue;
       const std::int64_t jlo = std::max<std::int64_t>(first_centre_at_or_above(std::min({p.y[0], p.y[1], p.y[2]})), 0);
       const std::int64_t jhi =
           std::min<std::int64_t>(last_centre_at_or_below(std::max({p.y[0], p.y[1], p.y[2]})), grid_.ny - 1);
