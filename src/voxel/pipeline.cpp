@@ -206,50 +206,10 @@ std::size_t micropolygon_bytes(const Micropolygons& mp) {
          s.triangles.size() * (sizeof(Triangle) + sizeof(std::uint32_t));
 }
 
-// Base triangles longer than this are diced first, so that patches (and the micropolygons a slab
-// needs) stay small whatever the input's triangle sizes (a box face is one triangle).
+// Base edges longer than this are bisected first (bisect_long_edges), so that patches (and the
+// micropolygons a slab needs) stay small whatever the input's triangle sizes (a box face is one
+// triangle), and slivers are tessellated by their area, not by the square of their length.
 constexpr double kDiceEdgeMm = 1.0;
-
-// Splits the base mesh's long triangles into pieces with edges <= kDiceEdgeMm, with the
-// tessellator itself (an identity surface phase), so the pieces are welded and crack-free and
-// carry the original vertex normals and uv, interpolated, as attributes "N" and "uv".
-BaseMesh dice(const BaseMesh& base) {
-  double longest = 0;
-  const Mesh& m = base.mesh();
-  for (const Triangle& t : m.triangles) {
-    for (int k = 0; k < 3; ++k) {
-      longest = std::max(longest, length(to_double(m.vertices[t[k]]) - to_double(m.vertices[t[(k + 1) % 3]])));
-    }
-  }
-  if (longest <= kDiceEdgeMm) return base;
-  static const std::shared_ptr<const openfl::Program> program = [] {
-    openfl::CompileResult r = openfl::compile("<dice>", R"(fablet Dice {
-  uniform material unused = "none";
-  out vec3 dice_n;
-  out vec2 dice_uv;
-  surface(vec3 P, vec3 N, vec2 uv) -> vec3 { dice_n = N; dice_uv = uv; return P; }
-})");
-    FABFORGE_CHECK(r.program != nullptr, "the built-in dicing fablet does not compile");
-    return r.program;
-  }();
-  const auto kernel = program->kernel(openfl::Phase::surface, program->defaults());
-  SurfaceTessellator tess(program, kernel);
-  const openfl::TextureHost host;
-  Micropolygons mp = tess.tessellate(base, kDiceEdgeMm, host);
-  const std::size_t nv = mp.surface.positions.size();
-  VertexAttribute normals{"N", 3, {}}, uv{"uv", 2, {}};
-  normals.values.reserve(nv * 3);
-  uv.values.reserve(nv * 2);
-  for (std::size_t v = 0; v < nv; ++v) {
-    const float* a = mp.surface.attributes.data() + v * 5;
-    normals.values.insert(normals.values.end(), a, a + 3);
-    uv.values.insert(uv.values.end(), a + 3, a + 5);
-  }
-  std::vector<VertexAttribute> attributes{std::move(normals)};
-  if (base.find("uv") != nullptr) attributes.push_back(std::move(uv));
-  Mesh diced{std::move(mp.surface.positions), std::move(mp.surface.triangles)};
-  return BaseMesh(std::move(diced), std::move(attributes));
-}
 
 }  // namespace
 
@@ -334,7 +294,7 @@ void VoxelJob::Impl::setup(RunContext* context) {
         if (mesh_spec.uv != UvProjection::none) {
           attributes.push_back({"uv", 2, uv_coordinates(meshes[static_cast<std::size_t>(spec.mesh)], mesh_spec.uv)});
         }
-        shape.base = std::make_unique<BaseMesh>(dice(BaseMesh(shape.mesh, std::move(attributes))));
+        shape.base = std::make_unique<BaseMesh>(bisect_long_edges(BaseMesh(shape.mesh, std::move(attributes)), kDiceEdgeMm));
         shape.mesh = shape.base->mesh();
         DisplacementBounds db =
             displacement_bounds(*shape.base, *shape.program, *shape.surface, *shape.host, spec.displacement_bound_mm);

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstddef>
 #include <limits>
+#include <queue>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -442,6 +443,106 @@ bool is_degenerate_triangle(const Mesh& mesh, std::uint32_t triangle) {
   const Vec3d p0 = to_double(mesh.vertices[t[0]]);
   const Vec3d c = cross(to_double(mesh.vertices[t[1]]) - p0, to_double(mesh.vertices[t[2]]) - p0);
   return dot(c, c) == 0.0;
+}
+
+BaseMesh bisect_long_edges(const BaseMesh& base, double max_edge_mm) {
+  if (!(max_edge_mm > 0) || !std::isfinite(max_edge_mm)) {
+    throw usage_error("the longest base edge must be positive and finite, got " + std::to_string(max_edge_mm));
+  }
+  const Mesh& in = base.mesh();
+  auto edge_length2 = [](const std::vector<Vec3f>& v, std::uint32_t a, std::uint32_t b) {
+    const Vec3d d = to_double(v[a]) - to_double(v[b]);
+    return dot(d, d);
+  };
+  auto to_float = [](Vec3d d) { return Vec3f{static_cast<float>(d.x), static_cast<float>(d.y), static_cast<float>(d.z)}; };
+  const double limit2 = max_edge_mm * max_edge_mm;
+  bool any_long = false;
+  for (const Triangle& t : in.triangles) {
+    for (int k = 0; k < 3 && !any_long; ++k) any_long = edge_length2(in.vertices, t[k], t[(k + 1) % 3]) > limit2;
+  }
+  if (!any_long) return base;
+
+  std::vector<Vec3f> vertices = in.vertices;
+  std::vector<Vec3f> normals = base.normals();
+  std::vector<VertexAttribute> attributes;
+  for (const VertexAttribute& a : base.attributes()) {
+    if (a.name != "N") attributes.push_back(a);
+  }
+  std::vector<Triangle> triangles;
+  triangles.reserve(in.triangles.size());
+  for (const Triangle& t : in.triangles) {
+    if (t[0] != t[1] && t[1] != t[2] && t[2] != t[0]) triangles.push_back(t);
+  }
+  auto key = [](std::uint32_t a, std::uint32_t b) {
+    return (static_cast<std::uint64_t>(std::min(a, b)) << 32) | std::max(a, b);
+  };
+  // Edge -> the triangles using it (two on a closed manifold; any number is handled).
+  std::unordered_map<std::uint64_t, std::vector<std::uint32_t>> uses;
+  for (std::uint32_t t = 0; t < triangles.size(); ++t) {
+    for (int k = 0; k < 3; ++k) uses[key(triangles[t][k], triangles[t][(k + 1) % 3])].push_back(t);
+  }
+  // Longest first; equal lengths by vertex pair, so the order never depends on hashing.
+  struct Long {
+    double length2;
+    std::uint64_t edge;
+    bool operator<(const Long& o) const { return length2 != o.length2 ? length2 < o.length2 : edge > o.edge; }
+  };
+  std::priority_queue<Long> queue;
+  auto push = [&](std::uint32_t a, std::uint32_t b) {
+    const double l2 = edge_length2(vertices, a, b);
+    if (l2 > limit2) queue.push({l2, key(a, b)});
+  };
+  for (const auto& [edge, tris] : uses) {
+    (void)tris;
+    push(static_cast<std::uint32_t>(edge >> 32), static_cast<std::uint32_t>(edge));
+  }
+  while (!queue.empty()) {
+    const Long top = queue.top();
+    queue.pop();
+    const auto it = uses.find(top.edge);
+    if (it == uses.end()) continue;  // already split (an edge is queued once, but be safe)
+    const std::vector<std::uint32_t> around = std::move(it->second);
+    uses.erase(it);
+    const auto u = static_cast<std::uint32_t>(top.edge >> 32), v = static_cast<std::uint32_t>(top.edge);
+    if (vertices.size() >= std::numeric_limits<std::uint32_t>::max() - 1)
+      throw input_error("base mesh: too many vertices after splitting long edges");
+    const auto m = static_cast<std::uint32_t>(vertices.size());
+    vertices.push_back(to_float((to_double(vertices[u]) + to_double(vertices[v])) * 0.5));
+    normals.push_back(to_float(normalized_or_zero(to_double(normals[u]) + to_double(normals[v]))));
+    for (VertexAttribute& a : attributes) {
+      const auto c = static_cast<std::size_t>(a.components);
+      for (std::size_t q = 0; q < c; ++q) a.values.push_back(0.5f * (a.values[u * c + q] + a.values[v * c + q]));
+    }
+    for (const std::uint32_t t : around) {
+      Triangle& tri = triangles[t];
+      int k = 0;
+      while (key(tri[k], tri[(k + 1) % 3]) != top.edge) ++k;
+      const std::uint32_t a = tri[k], b = tri[(k + 1) % 3], w = tri[(k + 2) % 3];
+      const auto t2 = static_cast<std::uint32_t>(triangles.size());
+      tri = {a, m, w};
+      triangles.push_back({m, b, w});  // `tri` is not used after this (the vector may grow)
+      for (std::uint32_t& x : uses[key(b, w)]) {
+        if (x == t) x = t2;
+      }
+      uses[key(a, m)].push_back(t);
+      uses[key(m, b)].push_back(t2);
+      std::vector<std::uint32_t>& mw = uses[key(m, w)];
+      mw.push_back(t);
+      mw.push_back(t2);
+      push(m, w);
+    }
+    push(u, m);
+    push(m, v);
+  }
+  VertexAttribute n{"N", 3, {}};
+  n.values.reserve(normals.size() * 3);
+  for (const Vec3f& x : normals) {
+    n.values.push_back(x.x);
+    n.values.push_back(x.y);
+    n.values.push_back(x.z);
+  }
+  attributes.insert(attributes.begin(), std::move(n));
+  return BaseMesh(Mesh{std::move(vertices), std::move(triangles)}, std::move(attributes));
 }
 
 // --- SurfaceTessellator -----------------------------------------------------------------------

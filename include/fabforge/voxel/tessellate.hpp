@@ -138,6 +138,26 @@ struct DisplacementBounds {
   bool finite = true;
 };
 
+/// Splits a base mesh's long triangles, before tessellation, by conforming longest-edge
+/// bisection: while some edge is longer than max_edge_mm, the longest one (ties: the lower
+/// vertex pair) is split at its midpoint in every triangle that uses it, each of those triangles
+/// becoming two through the opposite corner. The result is welded and crack-free wherever the
+/// input was, keeps the surface and its orientation exactly (midpoints are rounded to float), and
+/// interpolates every attribute linearly; the normals are carried as the attribute "N" (the
+/// normalised sum of the edge ends' normals at a midpoint), so a displacement along N follows the
+/// original mesh's normals, not the pieces' faces. Triangles with a repeated index are dropped
+/// (they tessellate to nothing).
+///
+/// Unlike a regular lattice of max_edge_mm steps, which cuts a sliver into n^2 slivers as long as
+/// the steps (n = its length / max_edge_mm), bisection only ever halves a longest edge, so fewer
+/// pieces follow, each with fewer micropolygons: an 80 x 1.6 mm side triangle of a box gives 2.0 M micropolygons at
+/// 21 um after 1 mm bisection against 14.4 M after a 1 mm lattice (the whole 80 x 54 x 1.6 mm box:
+/// 82 M against 168 M; tests/voxel/tessellate_test.cpp measures it). Every piece is a longest-
+/// edge bisection of its parent, so its angles are at least half the input's smallest angle
+/// (Rosenberg and Stenger 1975).
+/// Deterministic. Throws usage_error when max_edge_mm is not positive and finite.
+BaseMesh bisect_long_edges(const BaseMesh& base, double max_edge_mm);
+
 /// For each base triangle: runs openfl::evaluate_intervals on the surface kernel over the box
 /// hull of its corners' inputs (P, N widened for renormalisation, attributes) and takes the box
 /// of the displaced position intervals. Every displaced vertex of any tessellation of that
