@@ -157,15 +157,25 @@ struct ChildBounds {
   double nsum[3];
 };
 
+// The neighbouring float below / above f (f not NaN; +-0 step to -+ the smallest subnormal), as
+// std::nextafter but inline: a float's bits, read as an integer, step through its magnitudes.
+float float_below(float f) {
+  if (f == 0.0f) return -std::numeric_limits<float>::denorm_min();
+  const auto bits = std::bit_cast<std::uint32_t>(f);
+  return std::bit_cast<float>(f > 0.0f ? bits - 1 : bits + 1);
+}
+float float_above(float f) {
+  if (f == 0.0f) return std::numeric_limits<float>::denorm_min();
+  const auto bits = std::bit_cast<std::uint32_t>(f);
+  return std::bit_cast<float>(f > 0.0f ? bits + 1 : bits - 1);
+}
 float round_down(double v) {
-  float f = static_cast<float>(v);
-  if (static_cast<double>(f) > v) f = std::nextafter(f, -kFloatInf);
-  return f;
+  const float f = static_cast<float>(v);
+  return static_cast<double>(f) > v ? float_below(f) : f;
 }
 float round_up(double v) {
-  float f = static_cast<float>(v);
-  if (static_cast<double>(f) < v) f = std::nextafter(f, kFloatInf);
-  return f;
+  const float f = static_cast<float>(v);
+  return static_cast<double>(f) < v ? float_above(f) : f;
 }
 
 // A bounds accumulator over points (and, for triangles, an area-weighted normal).
@@ -650,13 +660,18 @@ SurfacePart::SurfacePart(SurfaceMesh mesh) : impl_(std::make_unique<Impl>()) {
     const Vec3d nf = to_double(to_float(n));
     double plo = std::numeric_limits<double>::infinity(), phi = -plo;
     if (plane) {
+      // One running minimum and maximum per corner: three independent chains, not one.
+      double lo3[3] = {plo, plo, plo}, hi3[3] = {phi, phi, phi};
       for (std::uint32_t q = first; q < first + count; ++q) {
-        for (std::uint32_t v : tris[order[q]]) {
-          const double s = dot(nf, local[v]);
-          plo = std::min(plo, s);
-          phi = std::max(phi, s);
+        const Triangle& tri = tris[order[q]];
+        for (int k = 0; k < 3; ++k) {
+          const double s = dot(nf, local[tri[k]]);
+          lo3[k] = std::min(lo3[k], s);
+          hi3[k] = std::max(hi3[k], s);
         }
       }
+      plo = std::min({lo3[0], lo3[1], lo3[2]});
+      phi = std::max({hi3[0], hi3[1], hi3[2]});
     }
     return finish_bounds(b, nf, plo, phi, plane);
   };

@@ -99,6 +99,7 @@ struct FarBlocks {
     if (bx >= nx || by >= ny || bz >= nz) return false;
     const float d = centre_distance[(static_cast<std::size_t>(bz) * ny + by) * nx + bx];
     if (!(d < std::numeric_limits<float>::infinity())) return true;
+    if (!(d > reach)) return false;  // d - |p - c| > reach cannot hold (most blocks near the surface)
     const double dx = x - double(centre(0, bx)), dy = y - double(centre(1, by)), dz = z - double(centre(2, bz));
     return d - std::sqrt(dx * dx + dy * dy + dz * dz) > reach;
   }
@@ -945,9 +946,22 @@ void VoxelJob::Impl::run_slab(int k0, int k1, std::vector<Slice>& slices, JobSta
             }
           }
         }
+        // Four interleaved counters: consecutive voxels mostly share a material, and one counter
+        // would make each increment wait for the previous one's store.
+        std::vector<std::uint64_t> partial(4 * histogram.size(), 0);
         for (std::size_t kk = lo; kk < hi; ++kk) {
-          for (std::uint8_t v : slices[kk - static_cast<std::size_t>(k0)].material) ++histogram[v];
+          const std::vector<std::uint8_t>& mat = slices[kk - static_cast<std::size_t>(k0)].material;
+          const std::size_t n4 = mat.size() / 4 * 4;
+          for (std::size_t i = 0; i < n4; i += 4) {
+            ++partial[4 * mat[i]];
+            ++partial[4 * mat[i + 1] + 1];
+            ++partial[4 * mat[i + 2] + 2];
+            ++partial[4 * mat[i + 3] + 3];
+          }
+          for (std::size_t i = n4; i < mat.size(); ++i) ++partial[4 * mat[i]];
         }
+        for (std::size_t v = 0; v < histogram.size(); ++v)
+          histogram[v] += partial[4 * v] + partial[4 * v + 1] + partial[4 * v + 2] + partial[4 * v + 3];
         shape_voxels += n_shape;
         fablet_voxels += n_fablet;
         support_voxels += n_support;
