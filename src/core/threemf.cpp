@@ -78,12 +78,20 @@ void check_xml_string(const std::string& file, std::string_view s, const std::st
   }
 }
 
-void validate_object(const std::string& file, const ThreeMFObject& object, std::size_t index) {
-  const std::string label = "object " + std::to_string(index + 1) + " " + in_quotes(object.name);
+/// An object to write: the caller's name, mesh and colour, borrowed.
+struct ObjectView {
+  std::string_view name;
+  const Mesh* mesh = nullptr;
+  std::optional<color::Rgb8> color;
+};
+
+void validate_object(const std::string& file, const ObjectView& object, std::size_t index) {
+  const std::string label = "object " + std::to_string(index + 1) + " " + in_quotes(std::string(object.name));
   check_xml_string(file, object.name, label + " name");
-  if (object.mesh.triangles.empty()) throw usage_error(file + ": " + label + " has no triangles");
+  if (object.mesh == nullptr) throw usage_error(file + ": " + label + " has no mesh");
+  if (object.mesh->triangles.empty()) throw usage_error(file + ": " + label + " has no triangles");
   try {
-    validate_mesh(object.mesh, file + ": " + label);
+    validate_mesh(*object.mesh, file + ": " + label);
   } catch (const Error& e) {
     throw usage_error(e.what());  // the caller's data, not an input file, is wrong
   }
@@ -112,15 +120,16 @@ void validate_extra_files(const std::string& file, const std::vector<PackageFile
   }
 }
 
-void validate_for_writing(const std::string& file, const ThreeMFModel& model) {
-  if (model.objects.empty()) throw usage_error(file + ": nothing to write: the model has no objects");
-  for (std::size_t i = 0; i < model.objects.size(); ++i) validate_object(file, model.objects[i], i);
-  for (const auto& [name, value] : model.metadata) {
+void validate_for_writing(const std::string& file, const std::vector<ObjectView>& objects,
+                          const std::map<std::string, std::string>& metadata, const std::vector<PackageFile>& extras) {
+  if (objects.empty()) throw usage_error(file + ": nothing to write: the model has no objects");
+  for (std::size_t i = 0; i < objects.size(); ++i) validate_object(file, objects[i], i);
+  for (const auto& [name, value] : metadata) {
     if (name.empty()) throw usage_error(file + ": a metadata entry has an empty name");
     check_xml_string(file, name, "metadata name " + in_quotes(name));
     check_xml_string(file, value, "metadata " + in_quotes(name));
   }
-  validate_extra_files(file, model.extra_files);
+  validate_extra_files(file, extras);
 }
 
 /// Escapes for XML; in attributes also tab and line breaks, which parsers would turn into spaces.
@@ -166,40 +175,18 @@ char* put(char* p, std::string_view s) {
 char* put_number(char* p, float v) { return std::to_chars(p, p + 32, v).ptr; }
 char* put_number(char* p, std::uint32_t v) { return std::to_chars(p, p + 16, v).ptr; }
 
-/// The hot loop of the writer: one stack buffer and one append per element.
-void append_mesh_xml(std::string& out, const Mesh& mesh) {
-  char line[160];
-  out += "   <mesh>\n    <vertices>\n";
-  for (const Vec3f& v : mesh.vertices) {
-    char* p = put(line, "<vertex x=\"");
-    p = put(put_number(p, v.x), "\" y=\"");
-    p = put(put_number(p, v.y), "\" z=\"");
-    p = put(put_number(p, v.z), "\"/>\n");
-    out.append(line, p);
-  }
-  out += "    </vertices>\n    <triangles>\n";
-  for (const Triangle& t : mesh.triangles) {
-    char* p = put(line, "<triangle v1=\"");
-    p = put(put_number(p, t[0]), "\" v2=\"");
-    p = put(put_number(p, t[1]), "\" v3=\"");
-    p = put(put_number(p, t[2]), "\"/>\n");
-    out.append(line, p);
-  }
-  out += "    </triangles>\n   </mesh>\n";
-}
-
-void append_model_header(std::string& out, const ThreeMFModel& model) {
+void append_model_header(std::string& out, const std::map<std::string, std::string>& metadata) {
   out += "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<model unit=\"millimeter\" xml:lang=\"en-US\"";
   append_attribute(out, "xmlns", kCoreNamespace);
   for (const auto& [prefix, uri] : kKnownMetadataPrefixes) {
     // (explicit capture: Clang before 16 cannot capture structured bindings)
-    const bool used = std::any_of(model.metadata.begin(), model.metadata.end(), [&p = prefix](const auto& entry) {
+    const bool used = std::any_of(metadata.begin(), metadata.end(), [&p = prefix](const auto& entry) {
       return entry.first.size() > p.size() && entry.first.starts_with(p) && entry.first[p.size()] == ':';
     });
     if (used) append_attribute(out, "xmlns:" + std::string(prefix), uri);
   }
   out += ">\n";
-  for (const auto& [name, value] : model.metadata) {
+  for (const auto& [name, value] : metadata) {
     out += " <metadata";
     append_attribute(out, "name", name);
     out += '>';
@@ -208,44 +195,113 @@ void append_model_header(std::string& out, const ThreeMFModel& model) {
   }
 }
 
-std::string model_xml(const ThreeMFModel& model) {
-  std::size_t vertices = 0, triangles = 0;
-  for (const auto& o : model.objects) {
-    vertices += o.mesh.vertices.size();
-    triangles += o.mesh.triangles.size();
+/// The model part's XML, made piece by piece as the zip compresses it: a mesh of tens of millions
+/// of triangles never exists as one string (its text is about five times the mesh's memory).
+/// next() appends the next piece (a header, or up to kElements vertices or triangles) to `out`
+/// and returns false once everything was produced; restart() begins again (libzip may read a
+/// source twice). The concatenated pieces are the same bytes whatever the piece size.
+class ModelXml {
+ public:
+  ModelXml(const std::vector<ObjectView>& objects, const std::map<std::string, std::string>& metadata)
+      : objects_(objects), metadata_(metadata) {}
+
+  void restart() {
+    stage_ = Stage::head;
+    object_ = 0;
+    at_ = 0;
+    pindex_ = 0;
   }
-  std::string out;
-  out.reserve(4096 + 72 * vertices + 64 * triangles);  // upper bounds per line: never reallocates
-  append_model_header(out, model);
-  out += " <resources>\n";
-  constexpr std::uint32_t kMaterialsId = 1;
-  const bool any_color = std::any_of(model.objects.begin(), model.objects.end(), [](const auto& o) { return o.color; });
-  if (any_color) {
-    out += "  <basematerials id=\"" + std::to_string(kMaterialsId) + "\">\n";
-    for (std::size_t i = 0; i < model.objects.size(); ++i) {
-      const ThreeMFObject& o = model.objects[i];
-      if (!o.color) continue;
-      const std::string name = o.name.empty() ? "object " + std::to_string(i + 1) : o.name;
-      append_element(out, "   <base", {{"name", name}, {"displaycolor", hex_rgba(*o.color)}});
+
+  bool next(std::string& out) {
+    constexpr std::uint32_t kMaterialsId = 1;
+    switch (stage_) {
+      case Stage::head: {
+        append_model_header(out, metadata_);
+        out += " <resources>\n";
+        const bool any_color = std::any_of(objects_.begin(), objects_.end(), [](const auto& o) { return o.color; });
+        if (any_color) {
+          out += "  <basematerials id=\"" + std::to_string(kMaterialsId) + "\">\n";
+          for (std::size_t i = 0; i < objects_.size(); ++i) {
+            const ObjectView& o = objects_[i];
+            if (!o.color) continue;
+            const std::string name = o.name.empty() ? "object " + std::to_string(i + 1) : std::string(o.name);
+            append_element(out, "   <base", {{"name", name}, {"displaycolor", hex_rgba(*o.color)}});
+          }
+          out += "  </basematerials>\n";
+        }
+        stage_ = Stage::object;
+        return true;
+      }
+      case Stage::object: {
+        if (object_ == objects_.size()) {
+          out += " </resources>\n <build>\n";
+          for (std::size_t i = 0; i < objects_.size(); ++i)
+            out += "  <item objectid=\"" + std::to_string(i + 2) + "\"/>\n";
+          out += " </build>\n</model>\n";
+          stage_ = Stage::done;
+          return true;
+        }
+        const ObjectView& o = objects_[object_];
+        out += "  <object id=\"" + std::to_string(object_ + 2) + "\" type=\"model\"";
+        if (!o.name.empty()) append_attribute(out, "name", o.name);
+        if (o.color) out += " pid=\"" + std::to_string(kMaterialsId) + "\" pindex=\"" + std::to_string(pindex_++) + "\"";
+        out += ">\n   <mesh>\n    <vertices>\n";
+        stage_ = Stage::vertices;
+        at_ = 0;
+        return true;
+      }
+      case Stage::vertices: {
+        // The hot loops: one stack buffer and one append per element.
+        const std::vector<Vec3f>& v = objects_[object_].mesh->vertices;
+        const std::size_t end = std::min(v.size(), at_ + kElements);
+        char line[160];
+        for (; at_ < end; ++at_) {
+          char* p = put(line, "<vertex x=\"");
+          p = put(put_number(p, v[at_].x), "\" y=\"");
+          p = put(put_number(p, v[at_].y), "\" z=\"");
+          p = put(put_number(p, v[at_].z), "\"/>\n");
+          out.append(line, p);
+        }
+        if (at_ == v.size()) {
+          out += "    </vertices>\n    <triangles>\n";
+          stage_ = Stage::triangles;
+          at_ = 0;
+        }
+        return true;
+      }
+      case Stage::triangles: {
+        const std::vector<Triangle>& t = objects_[object_].mesh->triangles;
+        const std::size_t end = std::min(t.size(), at_ + kElements);
+        char line[160];
+        for (; at_ < end; ++at_) {
+          char* p = put(line, "<triangle v1=\"");
+          p = put(put_number(p, t[at_][0]), "\" v2=\"");
+          p = put(put_number(p, t[at_][1]), "\" v3=\"");
+          p = put(put_number(p, t[at_][2]), "\"/>\n");
+          out.append(line, p);
+        }
+        if (at_ == t.size()) {
+          out += "    </triangles>\n   </mesh>\n  </object>\n";
+          stage_ = Stage::object;
+          ++object_;
+        }
+        return true;
+      }
+      case Stage::done:
+        return false;
     }
-    out += "  </basematerials>\n";
+    return false;
   }
-  std::uint32_t pindex = 0;
-  for (std::size_t i = 0; i < model.objects.size(); ++i) {
-    const ThreeMFObject& o = model.objects[i];
-    out += "  <object id=\"" + std::to_string(i + 2) + "\" type=\"model\"";
-    if (!o.name.empty()) append_attribute(out, "name", o.name);
-    if (o.color) out += " pid=\"" + std::to_string(kMaterialsId) + "\" pindex=\"" + std::to_string(pindex++) + "\"";
-    out += ">\n";
-    append_mesh_xml(out, o.mesh);
-    out += "  </object>\n";
-  }
-  out += " </resources>\n <build>\n";
-  for (std::size_t i = 0; i < model.objects.size(); ++i)
-    out += "  <item objectid=\"" + std::to_string(i + 2) + "\"/>\n";
-  out += " </build>\n</model>\n";
-  return out;
-}
+
+ private:
+  static constexpr std::size_t kElements = 8192;
+  enum class Stage { head, object, vertices, triangles, done };
+  const std::vector<ObjectView>& objects_;
+  const std::map<std::string, std::string>& metadata_;
+  Stage stage_ = Stage::head;
+  std::size_t object_ = 0, at_ = 0;
+  std::uint32_t pindex_ = 0;
+};
 
 std::string content_type_for_extension(const std::string& ext) {
   static const std::map<std::string, std::string, std::less<>> types{
@@ -289,17 +345,87 @@ std::string rels_xml() {
   return out + "</Relationships>\n";
 }
 
-/// Writes a zip of `entries` (name, bytes) at `path`; on failure libzip leaves nothing there.
+/// A libzip source that pulls the model XML from a ModelXml while the zip is written.
+struct ModelSource {
+  explicit ModelSource(ModelXml generator) : xml(std::move(generator)) { zip_error_init(&error); }
+  ~ModelSource() { zip_error_fini(&error); }
+  ModelSource(const ModelSource&) = delete;
+  ModelSource& operator=(const ModelSource&) = delete;
+
+  ModelXml xml;
+  std::string piece;
+  std::size_t used = 0;  // bytes of `piece` already handed out
+  zip_error_t error{};
+  std::uint64_t size = 0;  // the total, when known (needed above 4 GiB for the zip64 header)
+  bool size_known = false;
+
+  static zip_int64_t callback(void* user, void* data, zip_uint64_t len, zip_source_cmd_t cmd) {
+    auto* self = static_cast<ModelSource*>(user);
+    try {
+      switch (cmd) {
+        case ZIP_SOURCE_OPEN:
+          self->xml.restart();
+          self->piece.clear();
+          self->used = 0;
+          return 0;
+        case ZIP_SOURCE_READ: {
+          auto* dst = static_cast<char*>(data);
+          zip_uint64_t done = 0;
+          while (done < len) {
+            if (self->used == self->piece.size()) {
+              self->piece.clear();
+              self->used = 0;
+              if (!self->xml.next(self->piece)) break;
+              continue;
+            }
+            const std::size_t n = std::min<std::size_t>(len - done, self->piece.size() - self->used);
+            std::memcpy(dst + done, self->piece.data() + self->used, n);
+            self->used += n;
+            done += n;
+          }
+          return static_cast<zip_int64_t>(done);
+        }
+        case ZIP_SOURCE_CLOSE:
+          return 0;
+        case ZIP_SOURCE_STAT: {
+          auto* st = static_cast<zip_stat_t*>(data);
+          zip_stat_init(st);
+          if (self->size_known) {
+            st->size = self->size;
+            st->valid |= ZIP_STAT_SIZE;
+          }
+          return sizeof(zip_stat_t);
+        }
+        case ZIP_SOURCE_ERROR:
+          return zip_error_to_data(&self->error, data, len);
+        case ZIP_SOURCE_FREE:
+          return 0;
+        case ZIP_SOURCE_SUPPORTS:
+          return zip_source_make_command_bitmap(ZIP_SOURCE_OPEN, ZIP_SOURCE_READ, ZIP_SOURCE_CLOSE, ZIP_SOURCE_STAT,
+                                                ZIP_SOURCE_ERROR, ZIP_SOURCE_FREE, -1);
+        default:
+          zip_error_set(&self->error, ZIP_ER_OPNOTSUPP, 0);
+          return -1;
+      }
+    } catch (...) {  // (out of memory) must not cross libzip's C frames
+      zip_error_set(&self->error, ZIP_ER_MEMORY, 0);
+      return -1;
+    }
+  }
+};
+
+/// Writes a zip at `path` of `entries` (name, bytes) and, if `model` is given, of the model part
+/// made while the zip is compressed; on failure libzip leaves nothing there.
 void write_zip(const fs::path& path, const std::string& file,
-               const std::vector<std::pair<std::string_view, std::string_view>>& entries) {
+               const std::vector<std::pair<std::string_view, std::string_view>>& entries,
+               ModelSource* model = nullptr) {
   int code = 0;
   ZipPtr zip(zip_open(path.c_str(), ZIP_CREATE | ZIP_TRUNCATE, &code));
   if (!zip) throw runtime_error("cannot write '" + file + "': " + zip_error_message(code));
   const auto fail = [&](std::string_view name) {
     return runtime_error("cannot write '" + file + "': " + std::string(name) + ": " + zip_strerror(zip.get()));
   };
-  for (const auto& [name, bytes] : entries) {
-    zip_source_t* source = zip_source_buffer(zip.get(), bytes.data(), bytes.size(), 0);
+  auto add = [&](std::string_view name, zip_source_t* source) {
     if (!source) throw fail(name);
     const zip_int64_t index = zip_file_add(zip.get(), std::string(name).c_str(), source, ZIP_FL_ENC_UTF_8);
     if (index < 0) {
@@ -310,6 +436,12 @@ void write_zip(const fs::path& path, const std::string& file,
     if (zip_set_file_compression(zip.get(), i, ZIP_CM_DEFLATE, kDeflateLevel) != 0 ||
         zip_file_set_dostime(zip.get(), i, kDosTime, kDosDate, 0) != 0) {
       throw fail(name);
+    }
+  };
+  for (const auto& [name, bytes] : entries) {
+    add(name, zip_source_buffer(zip.get(), bytes.data(), bytes.size(), 0));
+    if (model != nullptr && name == kRelsPath) {  // the model part in its usual place, third
+      add(kModelPath, zip_source_function(zip.get(), &ModelSource::callback, model));
     }
   }
   if (zip_close(zip.get()) != 0) throw fail("write failed");
@@ -733,18 +865,60 @@ class ModelReader {
 
 }  // namespace
 
-void write_3mf(const fs::path& path, const ThreeMFModel& model) {
+namespace {
+
+void write_package(const fs::path& path, const std::vector<ObjectView>& objects,
+                   const std::map<std::string, std::string>& metadata, const std::vector<PackageFile>& extras,
+                   std::uint64_t in_memory_limit) {
   const std::string file = path.string();
-  validate_for_writing(file, model);
-  const std::string content_types = content_types_xml(model.extra_files);
+  validate_for_writing(file, objects, metadata, extras);
+  const std::string content_types = content_types_xml(extras);
   const std::string rels = rels_xml();
-  const std::string xml = model_xml(model);
-  std::vector<std::pair<std::string_view, std::string_view>> entries{
-      {kContentTypesPath, content_types}, {kRelsPath, rels}, {kModelPath, xml}};
-  for (const PackageFile& f : model.extra_files) entries.emplace_back(f.path, f.content);
+  ModelSource model(ModelXml(objects, metadata));
+  std::uint64_t bound = 4096;  // the text's size is at most this
+  for (const ObjectView& o : objects) bound += 96 * o.mesh->vertices.size() + 80 * o.mesh->triangles.size();
+  // A model whose text fits in_memory_limit is made in one string and stored with its size known
+  // up front; a larger one streams, and libzip then gives its entry a zip64 local header (which
+  // zip64 readers, PrusaSlicer's among them, take). Past 4 GiB libzip needs the size before it
+  // starts, so the text is made twice, the first time only to count it.
+  const std::uint64_t kInMemoryModel = in_memory_limit;
+  std::string whole;
+  if (bound <= kInMemoryModel) {
+    whole.reserve(bound);
+    while (model.xml.next(whole)) {
+    }
+  } else if (bound >= (std::uint64_t{1} << 32)) {
+    std::string piece;
+    while (model.xml.next(piece)) {
+      model.size += piece.size();
+      piece.clear();
+    }
+    model.size_known = true;
+  }
+  std::vector<std::pair<std::string_view, std::string_view>> entries{{kContentTypesPath, content_types},
+                                                                    {kRelsPath, rels}};
+  if (bound <= kInMemoryModel) entries.emplace_back(kModelPath, whole);
+  for (const PackageFile& f : extras) entries.emplace_back(f.path, f.content);
   AtomicFile out(path);
-  write_zip(out.temp_path(), file, entries);
+  write_zip(out.temp_path(), file, entries, bound <= kInMemoryModel ? nullptr : &model);
   out.commit();
+}
+
+}  // namespace
+
+void write_3mf(const fs::path& path, const ThreeMFModel& model) {
+  std::vector<ObjectView> objects;
+  objects.reserve(model.objects.size());
+  for (const ThreeMFObject& o : model.objects) objects.push_back({o.name, &o.mesh, o.color});
+  write_package(path, objects, model.metadata, model.extra_files, kThreeMFInMemoryModelBytes);
+}
+
+void write_3mf(const fs::path& path, const std::vector<ThreeMFObjectRef>& objects,
+               const std::map<std::string, std::string>& metadata, std::uint64_t in_memory_limit) {
+  std::vector<ObjectView> views;
+  views.reserve(objects.size());
+  for (const ThreeMFObjectRef& o : objects) views.push_back({o.name, o.mesh, o.color});
+  write_package(path, views, metadata, {}, in_memory_limit);
 }
 
 ThreeMFModel read_3mf(const fs::path& path) {

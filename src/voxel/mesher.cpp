@@ -486,24 +486,24 @@ std::vector<std::filesystem::path> MaterialMesher::write_stl_per_material(const 
 
 std::vector<int> MaterialMesher::write_3mf(const std::filesystem::path& path) const {
   require_finished("write_3mf()");
-  ThreeMFModel model;
-  model.metadata["Application"] = "fabforge";
+  // The meshes are borrowed, not copied: they may be most of the job's memory.
+  std::vector<ThreeMFObjectRef> objects;
   std::vector<int> written;
   for (int m = 0; m < material_count(); ++m) {
     const Mesh& mesh = meshes_[static_cast<std::size_t>(m)];
     if (mesh.empty()) continue;
     const Material& material = materials_[static_cast<std::size_t>(m)];
-    ThreeMFObject object;
+    ThreeMFObjectRef object;
     object.name = material.name.empty() ? "material " + std::to_string(m) : material.name;
-    object.mesh = mesh;
+    object.mesh = &mesh;
     object.color = color::Rgb8{material.rgba[0], material.rgba[1], material.rgba[2]};
-    model.objects.push_back(std::move(object));
+    objects.push_back(std::move(object));
     written.push_back(m);
   }
   if (written.empty()) {
     throw usage_error("mesher: " + path.string() + ": nothing to write: every material's mesh is empty");
   }
-  fabforge::write_3mf(path, model);
+  fabforge::write_3mf(path, objects, {{"Application", "fabforge"}});
   return written;
 }
 

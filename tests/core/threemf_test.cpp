@@ -255,6 +255,40 @@ TEST(ThreeMF, MergeObjectsAppendsAllMeshes) {
 
 // --- the package written -----------------------------------------------------------------------
 
+// Borrowed meshes, streamed (a limit of 0 streams any model): the model part is the same text
+// as written in one piece, in the same place, and reads back to the same meshes; writing is
+// deterministic.
+TEST(ThreeMF, StreamedModelFromBorrowedMeshesMatchesTheInMemoryOne) {
+  Mesh grid;
+  for (int y = 0; y < 40; ++y) {
+    for (int x = 0; x < 40; ++x) append_mesh(grid, make_box({x * 0.5f, y * 0.5f, 0}, {x * 0.5f + 0.4f, y * 0.5f + 0.4f, 1}));
+  }
+  const Mesh tetra = make_tetrahedron();
+  const std::vector<ThreeMFObjectRef> refs{{"grid", &grid, color::Rgb8{10, 20, 30}}, {"tetra", &tetra, std::nullopt}};
+  TempDir dir;
+  write_3mf(dir / "streamed.3mf", refs, {{"Application", "fabforge"}}, 0);
+  write_3mf(dir / "again.3mf", refs, {{"Application", "fabforge"}}, 0);
+  write_3mf(dir / "memory.3mf", refs, {{"Application", "fabforge"}});
+  EXPECT_EQ(read_bytes(dir / "streamed.3mf"), read_bytes(dir / "again.3mf"));
+  const ZipEntries streamed = read_zip(dir / "streamed.3mf"), memory = read_zip(dir / "memory.3mf");
+  ASSERT_EQ(streamed.size(), 3u);
+  ASSERT_EQ(memory.size(), 3u);
+  for (std::size_t i = 0; i < 3; ++i) {
+    EXPECT_EQ(streamed[i].first, memory[i].first);
+    EXPECT_EQ(streamed[i].second, memory[i].second) << streamed[i].first;
+  }
+  EXPECT_GT(streamed[2].second.size(), 100000u);  // many pieces of the generator
+  const ThreeMFModel out = read_3mf(dir / "streamed.3mf");
+  ASSERT_EQ(out.objects.size(), 2u);
+  EXPECT_EQ(out.objects[0].name, "grid");
+  EXPECT_EQ(out.objects[0].mesh.vertices, grid.vertices);
+  EXPECT_EQ(out.objects[0].mesh.triangles, grid.triangles);
+  EXPECT_EQ(out.objects[1].mesh.triangles, tetra.triangles);
+  EXPECT_EQ(out.metadata.at("Application"), "fabforge");
+  EXPECT_THROW(write_3mf(dir / "null.3mf", {{"none", nullptr, std::nullopt}}), Error);
+  EXPECT_FALSE(fs::exists(dir / "null.3mf"));
+}
+
 TEST(ThreeMF, WrittenPackageHasCoreSpecParts) {
   TempDir dir;
   write_3mf(dir / "m.3mf", sample_model());

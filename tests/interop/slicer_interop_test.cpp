@@ -118,5 +118,19 @@ TEST(SlicerInterop, PrusaSlicerReadsOur3mfObjectsAndColourChange) {
   EXPECT_NEAR(std::stod(s.gcode.substr(z_before + 3, 10)), 4.0, 1e-6);
 }
 
+// A streamed model part (written piece by piece, zip64 local header) must open in the slicer
+// just as the one-piece model does.
+TEST(SlicerInterop, PrusaSlicerSlicesOurStreamed3mf) {
+  require_slicer();
+  TempDir dir;
+  const Mesh base = test::make_box({0, 0, 0}, {30, 30, 2});
+  const Mesh tower = test::make_box({10, 10, 2}, {20, 20, 8});
+  write_3mf(dir / "streamed.3mf", {{"base", &base, color::Rgb8{255, 255, 255}}, {"tower", &tower, std::nullopt}},
+            {{"Application", "fabforge"}}, 0);
+  Sliced s = slice(dir / "streamed.3mf", dir);
+  ASSERT_EQ(s.exit_code, 0) << s.log;
+  EXPECT_NEAR(top_layer_z(s.gcode), 6.0, 1e-6);
+}
+
 }  // namespace
 }  // namespace fabforge

@@ -42,9 +42,29 @@ struct ThreeMFModel {
   std::map<std::string, std::string> metadata;
 };
 
+/// Models whose XML may exceed this many bytes are written streaming (see write_3mf).
+inline constexpr std::uint64_t kThreeMFInMemoryModelBytes = std::uint64_t{256} << 20;
+
 /// Writes a 3MF package atomically. Throws Error (usage) for an empty model, an object with no
 /// triangles, a reserved or duplicate package path; Error (runtime) if the file cannot be written.
+/// A model whose XML may exceed kThreeMFInMemoryModelBytes is made piece by piece while the zip
+/// compresses it, so the writer holds the meshes and a few hundred kilobytes, not the text (about
+/// five times a mesh's memory); its zip entry then carries a zip64 local header.
 void write_3mf(const std::filesystem::path& path, const ThreeMFModel& model);
+
+/// An object for write_3mf that borrows its mesh instead of holding a copy.
+struct ThreeMFObjectRef {
+  std::string name;
+  const Mesh* mesh = nullptr;  ///< must outlive the write_3mf call
+  std::optional<color::Rgb8> color;
+};
+
+/// The same package from borrowed meshes, with model metadata and no extra files (for meshes too
+/// large to copy, such as the voxel pipeline's per-material meshes); models whose XML may exceed
+/// in_memory_limit bytes stream (0: always). Throws as above, and Error (usage) for a null mesh.
+void write_3mf(const std::filesystem::path& path, const std::vector<ThreeMFObjectRef>& objects,
+               const std::map<std::string, std::string>& metadata = {},
+               std::uint64_t in_memory_limit = kThreeMFInMemoryModelBytes);
 
 /// Reads a 3MF package: every object referenced by the build (components resolved, transforms
 /// applied, units converted to millimetres), object colours from base materials, model metadata,
