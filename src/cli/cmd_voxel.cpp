@@ -153,7 +153,7 @@ void run_voxel(const VoxelOptions& o, CommandEnv& env) {
     env.note("voxel: warning: estimated peak " + mib(job.plan().estimated_bytes) + " exceeds the memory budget " +
              mib(job.plan().budget_bytes) + " even with one-layer slabs");
   }
-  std::vector<std::unique_ptr<SliceSink>> sinks = make_output_sinks(job.world(), out_dir);
+  std::vector<std::unique_ptr<SliceSink>> sinks = make_output_sinks(job.world(), out_dir, options.memory_budget_bytes);
   std::vector<SliceSink*> raw;
   for (auto& s : sinks) raw.push_back(s.get());
   const JobPlan& plan = job.plan();

@@ -3,11 +3,17 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <cerrno>
+#include <cstdio>
 #include <cstring>
+#include <memory>
+#include <span>
 #include <string>
+#include <vector>
 
 #include "fabforge/core/atomic_file.hpp"
 #include "fabforge/core/error.hpp"
+#include "fabforge/core/mesh_stream.hpp"
 
 #include "text_number.hpp"
 
@@ -56,6 +62,32 @@ bool looks_like_text(std::string_view bytes) {
     if (c < 0x09 || (c > 0x0D && c < 0x20)) return false;
   }
   return true;
+}
+
+// The unit normal of a triangle wound counter-clockwise, zero for a degenerate one.
+Vec3f unit_normal(const Vec3f& pa, const Vec3f& pb, const Vec3f& pc) {
+  const Vec3d a = to_double(pa), b = to_double(pb), c = to_double(pc);
+  const Vec3d n = cross(b - a, c - a);
+  const double len = length(n);
+  return len > 0 ? Vec3f{float(n.x / len), float(n.y / len), float(n.z / len)} : Vec3f{0, 0, 0};
+}
+
+// Binary STL: an 80-byte header, the triangle count, then 50 bytes per triangle.
+void append_binary_prefix(std::string& out, std::size_t triangles, std::string_view name) {
+  // The header must not begin with "solid", or naive readers take the file for ASCII.
+  std::string header = "fabforge binary STL " + std::string(name.substr(0, 50));
+  header.resize(kHeaderBytes, ' ');
+  out += header;
+  write_u32le(out, static_cast<std::uint32_t>(triangles));
+}
+
+void append_binary_triangle(std::string& out, const Vec3f& a, const Vec3f& b, const Vec3f& c) {
+  const Vec3f n = unit_normal(a, b, c);
+  for (const Vec3f& p : {n, a, b, c}) {
+    for (float f : {p.x, p.y, p.z}) write_f32le(out, f);
+  }
+  out.push_back('\0');
+  out.push_back('\0');
 }
 
 std::string source_prefix(std::string_view source) { return std::string(source) + ": "; }
@@ -186,29 +218,12 @@ Mesh read_stl(const std::filesystem::path& path) {
 
 std::string format_stl(const Mesh& mesh, StlFormat format, std::string_view name) {
   std::string out;
-  auto normal_of = [&](const Triangle& t) {
-    Vec3d a = to_double(mesh.vertices[t[0]]), b = to_double(mesh.vertices[t[1]]), c = to_double(mesh.vertices[t[2]]);
-    Vec3d n = cross(b - a, c - a);
-    double len = length(n);
-    return len > 0 ? Vec3f{float(n.x / len), float(n.y / len), float(n.z / len)} : Vec3f{0, 0, 0};
-  };
   if (format == StlFormat::binary) {
     if (mesh.triangles.size() > 0xFFFFFFFFull) throw usage_error("mesh has too many triangles for binary STL");
     out.reserve(kBinaryPrefix + mesh.triangles.size() * kTriangleBytes);
-    // The header must not begin with "solid", or naive readers take the file for ASCII.
-    std::string header = "fabforge binary STL " + std::string(name.substr(0, 50));
-    header.resize(kHeaderBytes, ' ');
-    out += header;
-    write_u32le(out, static_cast<std::uint32_t>(mesh.triangles.size()));
+    append_binary_prefix(out, mesh.triangles.size(), name);
     for (const auto& t : mesh.triangles) {
-      Vec3f n = normal_of(t);
-      for (float f : {n.x, n.y, n.z}) write_f32le(out, f);
-      for (std::uint32_t v : t) {
-        const Vec3f p = mesh.vertices[v];
-        for (float f : {p.x, p.y, p.z}) write_f32le(out, f);
-      }
-      out.push_back('\0');
-      out.push_back('\0');
+      append_binary_triangle(out, mesh.vertices[t[0]], mesh.vertices[t[1]], mesh.vertices[t[2]]);
     }
     return out;
   }
@@ -224,7 +239,7 @@ std::string format_stl(const Mesh& mesh, StlFormat format, std::string_view name
   };
   out += "solid " + solid_name + "\n";
   for (const auto& t : mesh.triangles) {
-    Vec3f n = normal_of(t);
+    const Vec3f n = unit_normal(mesh.vertices[t[0]], mesh.vertices[t[1]], mesh.vertices[t[2]]);
     out += "  facet normal";
     put(n.x), put(n.y), put(n.z);
     out += "\n    outer loop\n";
@@ -241,9 +256,47 @@ std::string format_stl(const Mesh& mesh, StlFormat format, std::string_view name
 }
 
 void write_stl(const std::filesystem::path& path, const Mesh& mesh, StlFormat format, std::string_view name) {
+  if (format == StlFormat::binary) return write_stl(path, MeshRef(mesh), name);
   validate_mesh(mesh, path.string());
   if (mesh.triangles.empty()) throw usage_error("cannot write '" + path.string() + "': the mesh has no triangles");
   write_file_atomic(path, format_stl(mesh, format, name));
+}
+
+void write_stl(const std::filesystem::path& path, const MeshReader& mesh, std::string_view name) {
+  const std::string file = path.string();
+  validate_mesh(mesh, file);
+  if (mesh.empty()) throw usage_error("cannot write '" + file + "': the mesh has no triangles");
+  if (mesh.triangle_count() > 0xFFFFFFFFull) throw usage_error("mesh has too many triangles for binary STL");
+  AtomicFile out(path);
+  std::unique_ptr<std::FILE, int (*)(std::FILE*)> f(std::fopen(out.temp_path().c_str(), "wb"), &std::fclose);
+  if (!f) throw runtime_error("cannot write '" + file + "': " + std::strerror(errno));
+  const auto put = [&](const std::string& bytes) {
+    if (std::fwrite(bytes.data(), 1, bytes.size(), f.get()) != bytes.size()) {
+      throw runtime_error("cannot write '" + file + "': " + std::strerror(errno));
+    }
+  };
+  // Pieces of triangles, formatted into a buffer of about a megabyte; vertices come through a
+  // small cache, so a mesh held on disk is read once, in order.
+  constexpr std::size_t kPiece = 1 << 14;
+  std::string buffer;
+  buffer.reserve(kPiece * kTriangleBytes + kBinaryPrefix);
+  append_binary_prefix(buffer, mesh.triangle_count(), name);
+  VertexCache vertices(mesh);
+  std::vector<Triangle> triangles(std::min(kPiece, mesh.triangle_count()));
+  for (std::size_t first = 0; first < mesh.triangle_count(); first += kPiece) {
+    const std::size_t n = std::min(kPiece, mesh.triangle_count() - first);
+    mesh.read_triangles(first, std::span(triangles.data(), n));
+    for (std::size_t i = 0; i < n; ++i) {
+      const Triangle& t = triangles[i];
+      append_binary_triangle(buffer, vertices[t[0]], vertices[t[1]], vertices[t[2]]);
+    }
+    put(buffer);
+    buffer.clear();
+  }
+  if (std::fflush(f.get()) != 0 || std::fclose(f.release()) != 0) {
+    throw runtime_error("cannot write '" + file + "': " + std::strerror(errno));
+  }
+  out.commit();
 }
 
 }  // namespace fabforge

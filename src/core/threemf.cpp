@@ -81,7 +81,7 @@ void check_xml_string(const std::string& file, std::string_view s, const std::st
 /// An object to write: the caller's name, mesh and colour, borrowed.
 struct ObjectView {
   std::string_view name;
-  const Mesh* mesh = nullptr;
+  const MeshReader* mesh = nullptr;
   std::optional<color::Rgb8> color;
 };
 
@@ -89,7 +89,7 @@ void validate_object(const std::string& file, const ObjectView& object, std::siz
   const std::string label = "object " + std::to_string(index + 1) + " " + in_quotes(std::string(object.name));
   check_xml_string(file, object.name, label + " name");
   if (object.mesh == nullptr) throw usage_error(file + ": " + label + " has no mesh");
-  if (object.mesh->triangles.empty()) throw usage_error(file + ": " + label + " has no triangles");
+  if (object.mesh->empty()) throw usage_error(file + ": " + label + " has no triangles");
   try {
     validate_mesh(*object.mesh, file + ": " + label);
   } catch (const Error& e) {
@@ -252,17 +252,20 @@ class ModelXml {
       }
       case Stage::vertices: {
         // The hot loops: one stack buffer and one append per element.
-        const std::vector<Vec3f>& v = objects_[object_].mesh->vertices;
-        const std::size_t end = std::min(v.size(), at_ + kElements);
+        const MeshReader& mesh = *objects_[object_].mesh;
+        const std::size_t n = std::min(mesh.vertex_count() - at_, kElements);
+        vertices_.resize(n);
+        mesh.read_vertices(at_, vertices_);
         char line[160];
-        for (; at_ < end; ++at_) {
+        for (const Vec3f& v : vertices_) {
           char* p = put(line, "<vertex x=\"");
-          p = put(put_number(p, v[at_].x), "\" y=\"");
-          p = put(put_number(p, v[at_].y), "\" z=\"");
-          p = put(put_number(p, v[at_].z), "\"/>\n");
+          p = put(put_number(p, v.x), "\" y=\"");
+          p = put(put_number(p, v.y), "\" z=\"");
+          p = put(put_number(p, v.z), "\"/>\n");
           out.append(line, p);
         }
-        if (at_ == v.size()) {
+        at_ += n;
+        if (at_ == mesh.vertex_count()) {
           out += "    </vertices>\n    <triangles>\n";
           stage_ = Stage::triangles;
           at_ = 0;
@@ -270,17 +273,20 @@ class ModelXml {
         return true;
       }
       case Stage::triangles: {
-        const std::vector<Triangle>& t = objects_[object_].mesh->triangles;
-        const std::size_t end = std::min(t.size(), at_ + kElements);
+        const MeshReader& mesh = *objects_[object_].mesh;
+        const std::size_t n = std::min(mesh.triangle_count() - at_, kElements);
+        triangles_.resize(n);
+        mesh.read_triangles(at_, triangles_);
         char line[160];
-        for (; at_ < end; ++at_) {
+        for (const Triangle& t : triangles_) {
           char* p = put(line, "<triangle v1=\"");
-          p = put(put_number(p, t[at_][0]), "\" v2=\"");
-          p = put(put_number(p, t[at_][1]), "\" v3=\"");
-          p = put(put_number(p, t[at_][2]), "\"/>\n");
+          p = put(put_number(p, t[0]), "\" v2=\"");
+          p = put(put_number(p, t[1]), "\" v3=\"");
+          p = put(put_number(p, t[2]), "\"/>\n");
           out.append(line, p);
         }
-        if (at_ == t.size()) {
+        at_ += n;
+        if (at_ == mesh.triangle_count()) {
           out += "    </triangles>\n   </mesh>\n  </object>\n";
           stage_ = Stage::object;
           ++object_;
@@ -301,6 +307,8 @@ class ModelXml {
   Stage stage_ = Stage::head;
   std::size_t object_ = 0, at_ = 0;
   std::uint32_t pindex_ = 0;
+  std::vector<Vec3f> vertices_;  // the piece being formatted
+  std::vector<Triangle> triangles_;
 };
 
 std::string content_type_for_extension(const std::string& ext) {
@@ -876,7 +884,7 @@ void write_package(const fs::path& path, const std::vector<ObjectView>& objects,
   const std::string rels = rels_xml();
   ModelSource model(ModelXml(objects, metadata));
   std::uint64_t bound = 4096;  // the text's size is at most this
-  for (const ObjectView& o : objects) bound += 96 * o.mesh->vertices.size() + 80 * o.mesh->triangles.size();
+  for (const ObjectView& o : objects) bound += 96 * o.mesh->vertex_count() + 80 * o.mesh->triangle_count();
   // A model whose text fits in_memory_limit is made in one string and stored with its size known
   // up front; a larger one streams, and libzip then gives its entry a zip64 local header (which
   // zip64 readers, PrusaSlicer's among them, take). Past 4 GiB libzip needs the size before it
@@ -907,9 +915,14 @@ void write_package(const fs::path& path, const std::vector<ObjectView>& objects,
 }  // namespace
 
 void write_3mf(const fs::path& path, const ThreeMFModel& model) {
+  std::vector<MeshRef> meshes;
+  meshes.reserve(model.objects.size());
+  for (const ThreeMFObject& o : model.objects) meshes.emplace_back(o.mesh);
   std::vector<ObjectView> objects;
   objects.reserve(model.objects.size());
-  for (const ThreeMFObject& o : model.objects) objects.push_back({o.name, &o.mesh, o.color});
+  for (std::size_t i = 0; i < model.objects.size(); ++i) {
+    objects.push_back({model.objects[i].name, &meshes[i], model.objects[i].color});
+  }
   write_package(path, objects, model.metadata, model.extra_files, kThreeMFInMemoryModelBytes);
 }
 

@@ -119,17 +119,35 @@ void triangulate_cycle(const std::vector<int>& cycle, const std::array<EdgeGeome
     c[g.axis] += 0.5;
     p[i] = {c[0], c[1], c[2]};
   }
+  // A diagonal joining two points of one cube face would lie in that face, where the neighbouring
+  // cube, whose cycle may hold the same two points, can draw it too: the edge would then have
+  // four triangles. Such diagonals are avoided (kept only if a cycle cannot be cut otherwise).
+  const auto on_one_face = [&](int i, int j) {
+    const double a[3] = {p[i].x, p[i].y, p[i].z}, b[3] = {p[j].x, p[j].y, p[j].z};
+    for (int axis = 0; axis < 3; ++axis) {
+      if (a[axis] == b[axis] && a[axis] != 0.5) return true;
+    }
+    return false;
+  };
   // area[i][j], volume[i][j]: the best triangulation of the sub-polygon i..j; split[i][j]: its apex.
   constexpr double kTie = 1e-9;
   std::vector<std::vector<double>> area(n, std::vector<double>(n, 0.0));
   std::vector<std::vector<double>> volume(n, std::vector<double>(n, 0.0));
   std::vector<std::vector<int>> split(n, std::vector<int>(n, -1));
+  const double kFacePenalty = 1e6;  // larger than any cycle's area
+  const auto penalty = [&](int i, int j) {
+    const bool side = j == i + 1 || (i == 0 && j == n - 1);
+    return side || !on_one_face(i, j) ? 0.0 : kFacePenalty;
+  };
   for (int len = 2; len < n; ++len) {
     for (int i = 0; i + len < n; ++i) {
       const int j = i + len;
       area[i][j] = std::numeric_limits<double>::infinity();
       for (int k = i + 1; k < j; ++k) {
-        const double a = area[i][k] + area[k][j] + triangle_area(p[i], p[k], p[j]);
+        // Each diagonal i-j is priced once, by the triangle that closes it (the whole polygon's
+        // closing side 0-(n-1) is a side, never a diagonal).
+        const double a = area[i][k] + area[k][j] + triangle_area(p[i], p[k], p[j]) + penalty(i, k) * (k > i + 1) +
+                         penalty(k, j) * (j > k + 1);
         const double v = volume[i][k] + volume[k][j] + cone_volume6(p[i], p[k], p[j]);
         if (a < area[i][j] - kTie || (a <= area[i][j] + kTie && v > volume[i][j] + kTie)) {
           area[i][j] = a;
@@ -293,8 +311,8 @@ void EdgeVertexMap::swap(EdgeVertexMap& other) noexcept {
 
 // --- MaterialMesher --------------------------------------------------------------------------
 
-MaterialMesher::MaterialMesher(const Grid& grid, std::vector<Material> materials)
-    : grid_(grid), materials_(std::move(materials)) {
+MaterialMesher::MaterialMesher(const Grid& grid, std::vector<Material> materials, MeshSpillOptions spill)
+    : grid_(grid), materials_(std::move(materials)), spill_(std::move(spill)) {
   if (grid.nx < 1 || grid.ny < 1 || grid.nz < 0) {
     throw usage_error("mesher: grid of " + std::to_string(grid.nx) + " x " + std::to_string(grid.ny) + " x " +
                       std::to_string(grid.nz) + " voxels: need nx, ny >= 1 and nz >= 0");
@@ -314,7 +332,8 @@ MaterialMesher::MaterialMesher(const Grid& grid, std::vector<Material> materials
   const std::size_t padded = static_cast<std::size_t>(width_) * static_cast<std::size_t>(height_);
   lower_.assign(padded, 0);
   upper_.assign(padded, 0);
-  meshes_.resize(materials_.size());
+  meshes_.reserve(materials_.size());
+  for (std::size_t m = 0; m < materials_.size(); ++m) meshes_.emplace_back(spill_.folder);
   case_table();  // build the table now rather than inside the first slice
 }
 
@@ -341,6 +360,13 @@ void MaterialMesher::push(const Slice& slice) {
                       std::to_string(at / static_cast<std::size_t>(grid_.nx)) + ") holds material index " +
                       std::to_string(*worst) + " but the table has " + std::to_string(materials_.size()) +
                       " materials");
+  }
+  if (!spill_.folder.empty()) {
+    std::size_t held = 0;
+    for (const SpillMesh& mesh : meshes_) held += mesh.memory_bytes();
+    if (held > spill_.memory_bytes) {
+      for (SpillMesh& mesh : meshes_) mesh.spill();  // a failure leaves every mesh as it was
+    }
   }
   const std::size_t nx = static_cast<std::size_t>(grid_.nx);
   for (int j = 0; j < grid_.ny; ++j) {
@@ -388,18 +414,18 @@ void MaterialMesher::mesh_layer(const std::vector<std::uint8_t>& upper, int uppe
         static_cast<std::uint64_t>(jp + g.offset[1]) * w + static_cast<std::uint64_t>(ip + g.offset[0]);
     detail::EdgeVertexMap& map = *plane_maps[g.axis == 2 ? 2 : g.offset[2]];
     const std::uint64_t edge = g.axis == 2 ? column : column * 2 + static_cast<std::uint64_t>(g.axis);
-    Mesh& mesh = meshes_[static_cast<std::size_t>(m - 1)];
-    if (mesh.vertices.size() >= std::numeric_limits<std::uint32_t>::max()) {
+    SpillMesh& mesh = meshes_[static_cast<std::size_t>(m - 1)];
+    if (mesh.vertex_count() >= std::numeric_limits<std::uint32_t>::max()) {
       throw runtime_error("mesher: the mesh of material '" + materials_[static_cast<std::size_t>(m - 1)].name +
                           "' exceeds 2^32 - 1 vertices");
     }
-    const auto next = static_cast<std::uint32_t>(mesh.vertices.size());
+    const auto next = static_cast<std::uint32_t>(mesh.vertex_count());
     const std::uint32_t index = map.find_or_insert((edge << 8) | static_cast<std::uint64_t>(m), next);
     if (index == next) {
       const double p[3] = {double(ip + g.offset[0]), double(jp + g.offset[1]), double(upper_k + g.offset[2])};
       double c[3];
       for (int a = 0; a < 3; ++a) c[a] = base[a] + (p[a] + (a == g.axis ? 0.5 : 0.0)) * step[a];
-      mesh.vertices.push_back({static_cast<float>(c[0]), static_cast<float>(c[1]), static_cast<float>(c[2])});
+      mesh.add_vertex({static_cast<float>(c[0]), static_cast<float>(c[1]), static_cast<float>(c[2])});
     }
     return index;
   };
@@ -407,7 +433,7 @@ void MaterialMesher::mesh_layer(const std::vector<std::uint8_t>& upper, int uppe
   const auto emit = [&](int m, int mask, int ip, int jp) {
     std::array<std::uint32_t, 12> local;
     local.fill(std::numeric_limits<std::uint32_t>::max());
-    std::vector<Triangle>& triangles = meshes_[static_cast<std::size_t>(m - 1)].triangles;
+    SpillMesh& mesh = meshes_[static_cast<std::size_t>(m - 1)];
     for (int t = table.begin[mask]; t < table.begin[mask + 1]; ++t) {
       Triangle tri;
       for (int q = 0; q < 3; ++q) {
@@ -415,7 +441,7 @@ void MaterialMesher::mesh_layer(const std::vector<std::uint8_t>& upper, int uppe
         if (local[e] == std::numeric_limits<std::uint32_t>::max()) local[e] = vertex(m, e, ip, jp);
         tri[q] = local[e];
       }
-      triangles.push_back(tri);
+      mesh.add_triangle(tri);
     }
   };
 
@@ -455,7 +481,13 @@ void MaterialMesher::require_finished(const char* what) const {
   if (!finished_) throw usage_error(std::string("mesher: ") + what + " before finish()");
 }
 
-const Mesh& MaterialMesher::mesh(int material) const {
+std::size_t MaterialMesher::spilled_elements() const noexcept {
+  std::size_t n = 0;
+  for (const SpillMesh& mesh : meshes_) n += mesh.spilled_vertices() + mesh.spilled_triangles();
+  return n;
+}
+
+const MeshReader& MaterialMesher::mesh_reader(int material) const {
   require_finished("mesh()");
   if (material < 0 || material >= material_count()) {
     throw usage_error("mesher: material " + std::to_string(material) + " out of range (the table has " +
@@ -473,12 +505,12 @@ std::vector<std::filesystem::path> MaterialMesher::write_stl_per_material(const 
   if (ec) throw runtime_error("mesher: cannot create folder " + folder.string() + ": " + ec.message());
   std::vector<std::filesystem::path> written;
   for (int m = 0; m < material_count(); ++m) {
-    const Mesh& mesh = meshes_[static_cast<std::size_t>(m)];
+    const SpillMesh& mesh = meshes_[static_cast<std::size_t>(m)];
     if (mesh.empty()) continue;
     const Material& material = materials_[static_cast<std::size_t>(m)];
     const std::filesystem::path path =
         folder / (std::string(base_name) + "_" + two_digits(m) + "_" + sanitize(material.name) + ".stl");
-    write_stl(path, mesh, StlFormat::binary, material.name);
+    write_stl(path, mesh, material.name);
     written.push_back(path);
   }
   return written;
@@ -490,7 +522,7 @@ std::vector<int> MaterialMesher::write_3mf(const std::filesystem::path& path) co
   std::vector<ThreeMFObjectRef> objects;
   std::vector<int> written;
   for (int m = 0; m < material_count(); ++m) {
-    const Mesh& mesh = meshes_[static_cast<std::size_t>(m)];
+    const SpillMesh& mesh = meshes_[static_cast<std::size_t>(m)];
     if (mesh.empty()) continue;
     const Material& material = materials_[static_cast<std::size_t>(m)];
     ThreeMFObjectRef object;

@@ -1079,9 +1079,16 @@ namespace {
 
 class MeshSink final : public SliceSink {
  public:
-  MeshSink(fs::path folder, std::string base) : folder_(std::move(folder)), base_(std::move(base)) {}
+  MeshSink(fs::path folder, std::string base, std::size_t memory_bytes)
+      : folder_(std::move(folder)), base_(std::move(base)), memory_bytes_(memory_bytes) {}
   void begin(const Grid& grid, const std::vector<Material>& materials) override {
-    mesher_ = std::make_unique<MaterialMesher>(grid, materials);
+    // Meshes beyond memory_bytes_ wait on disk next to the output (unlinked temporary files).
+    MeshSpillOptions spill;
+    spill.folder = folder_.parent_path().empty() ? fs::path(".") : folder_.parent_path();
+    spill.memory_bytes = memory_bytes_;
+    std::error_code ec;
+    fs::create_directories(spill.folder, ec);
+    mesher_ = std::make_unique<MaterialMesher>(grid, materials, std::move(spill));
   }
   void write(const Slice& slice) override { mesher_->push(slice); }
   void finish() override {
@@ -1092,7 +1099,7 @@ class MeshSink final : public SliceSink {
     fs::remove_all(tmp, ec);
     mesher_->write_stl_per_material(tmp, base_);
     bool any = false;
-    for (int m = 0; m < mesher_->material_count(); ++m) any = any || !mesher_->mesh(m).empty();
+    for (int m = 0; m < mesher_->material_count(); ++m) any = any || mesher_->triangle_count(m) > 0;
     if (any) mesher_->write_3mf(tmp / (base_ + ".3mf"));
     fs::create_directories(tmp);
     fs::remove_all(folder_, ec);
@@ -1103,22 +1110,28 @@ class MeshSink final : public SliceSink {
  private:
   fs::path folder_;
   std::string base_;
+  std::size_t memory_bytes_;
   std::unique_ptr<MaterialMesher> mesher_;
 };
 
 }  // namespace
 
-std::unique_ptr<SliceSink> make_mesh_sink(fs::path folder, std::string base_name) {
-  return std::make_unique<MeshSink>(std::move(folder), std::move(base_name));
+std::unique_ptr<SliceSink> make_mesh_sink(fs::path folder, std::string base_name, std::size_t memory_bytes) {
+  return std::make_unique<MeshSink>(std::move(folder), std::move(base_name), memory_bytes);
 }
 
-std::vector<std::unique_ptr<SliceSink>> make_output_sinks(const World& world, const fs::path& out_dir) {
+std::vector<std::unique_ptr<SliceSink>> make_output_sinks(const World& world, const fs::path& out_dir,
+                                                          std::size_t memory_budget_bytes) {
+  const std::size_t budget = memory_budget_bytes ? memory_budget_bytes : world.memory_budget_mb << 20;
+  // The meshes' in-memory part: a sixteenth of the budget, 4 to 64 MiB (more buys little: the
+  // writers read spilled meshes in order).
+  const std::size_t mesh_bytes = std::clamp(budget / 16, std::size_t{4} << 20, std::size_t{64} << 20);
   std::vector<std::unique_ptr<SliceSink>> sinks;
   const OutputSpec& o = world.output;
   if (!o.png.empty()) sinks.push_back(make_png_stack_sink(out_dir / o.png));
   if (!o.grabcad.empty()) sinks.push_back(make_grabcad_sink(out_dir / o.grabcad));
   if (!o.raw.empty()) sinks.push_back(make_raw4_sink(out_dir / o.raw));
-  if (!o.meshes.empty()) sinks.push_back(make_mesh_sink(out_dir / o.meshes));
+  if (!o.meshes.empty()) sinks.push_back(make_mesh_sink(out_dir / o.meshes, "part", mesh_bytes));
   return sinks;
 }
 

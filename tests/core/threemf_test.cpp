@@ -264,7 +264,9 @@ TEST(ThreeMF, StreamedModelFromBorrowedMeshesMatchesTheInMemoryOne) {
     for (int x = 0; x < 40; ++x) append_mesh(grid, make_box({x * 0.5f, y * 0.5f, 0}, {x * 0.5f + 0.4f, y * 0.5f + 0.4f, 1}));
   }
   const Mesh tetra = make_tetrahedron();
-  const std::vector<ThreeMFObjectRef> refs{{"grid", &grid, color::Rgb8{10, 20, 30}}, {"tetra", &tetra, std::nullopt}};
+  const MeshRef grid_ref(grid), tetra_ref(tetra);
+  const std::vector<ThreeMFObjectRef> refs{{"grid", &grid_ref, color::Rgb8{10, 20, 30}},
+                                           {"tetra", &tetra_ref, std::nullopt}};
   TempDir dir;
   write_3mf(dir / "streamed.3mf", refs, {{"Application", "fabforge"}}, 0);
   write_3mf(dir / "again.3mf", refs, {{"Application", "fabforge"}}, 0);

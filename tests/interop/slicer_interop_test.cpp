@@ -125,7 +125,8 @@ TEST(SlicerInterop, PrusaSlicerSlicesOurStreamed3mf) {
   TempDir dir;
   const Mesh base = test::make_box({0, 0, 0}, {30, 30, 2});
   const Mesh tower = test::make_box({10, 10, 2}, {20, 20, 8});
-  write_3mf(dir / "streamed.3mf", {{"base", &base, color::Rgb8{255, 255, 255}}, {"tower", &tower, std::nullopt}},
+  const MeshRef base_ref(base), tower_ref(tower);
+  write_3mf(dir / "streamed.3mf", {{"base", &base_ref, color::Rgb8{255, 255, 255}}, {"tower", &tower_ref, std::nullopt}},
             {{"Application", "fabforge"}}, 0);
   Sliced s = slice(dir / "streamed.3mf", dir);
   ASSERT_EQ(s.exit_code, 0) << s.log;

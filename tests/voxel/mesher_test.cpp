@@ -26,6 +26,7 @@ namespace {
 using test::read_bytes;
 using test::TempDir;
 using ::testing::HasSubstr;
+namespace fs = std::filesystem;
 
 /// A whole voxel field in memory (tests only): value(i, j, k) is the slice byte.
 struct Field {
@@ -374,6 +375,41 @@ TEST(MaterialMesher, WritesOneStlPerMaterialAndOne3mfThatReadBack) {
   EXPECT_EQ(read_bytes(stls[0]), read_bytes(stls2[0]));
   EXPECT_EQ(read_bytes(stls[1]), read_bytes(stls2[1]));
   EXPECT_EQ(read_bytes(dir / "parts.3mf"), read_bytes(dir / "parts2.3mf"));
+}
+
+// Meshes spilled to disk before every slice (a zero memory limit) are the same meshes and write
+// the same files, and the spill files leave nothing in their folder.
+TEST(MaterialMesher, SpilledMeshesWriteTheSameFilesAsInMemoryOnes) {
+  Field field(isotropic_grid(40, 30, 25, 0.25));
+  std::mt19937 rng(11);
+  std::uniform_real_distribution<double> u(0, 1);
+  field.fill([&](int i, int j, int k) -> std::uint8_t {
+    const double r = std::hypot(i - 20.0, j - 15.0, k - 12.0);
+    if (r > 11) return 0;
+    return u(rng) < 0.1 ? 2 : 1;  // a ball of one material flecked with another
+  });
+  TempDir dir;
+  fs::create_directories(dir / "spill");
+  MaterialMesher spilled(field.grid, palette(2), {dir / "spill", 0});
+  for (int k = 0; k < field.grid.nz; ++k) spilled.push(field.slice(k));
+  spilled.finish();
+  const MaterialMesher memory = run(field, 2);
+  EXPECT_GT(spilled.spilled_elements(), 0u);
+  EXPECT_EQ(memory.spilled_elements(), 0u);
+  EXPECT_TRUE(fs::is_empty(dir / "spill"));
+  for (int m = 0; m < 2; ++m) {
+    const Mesh a = spilled.mesh(m), b = memory.mesh(m);
+    EXPECT_EQ(a.vertices, b.vertices);
+    EXPECT_EQ(a.triangles, b.triangles);
+    expect_solid(a, "material " + std::to_string(m));
+  }
+  const auto from_disk = spilled.write_stl_per_material(dir / "disk", "part");
+  const auto from_memory = memory.write_stl_per_material(dir / "memory", "part");
+  ASSERT_EQ(from_disk.size(), 2u);
+  for (std::size_t i = 0; i < 2; ++i) EXPECT_EQ(read_bytes(from_disk[i]), read_bytes(from_memory[i]));
+  spilled.write_3mf(dir / "disk.3mf");
+  memory.write_3mf(dir / "memory.3mf");
+  EXPECT_EQ(read_bytes(dir / "disk.3mf"), read_bytes(dir / "memory.3mf"));
 }
 
 TEST(MaterialMesher, WritersSkipEmptyMaterialsAndRefuseAnEmpty3mf) {

@@ -14,6 +14,8 @@
 
 namespace fabforge {
 
+class MeshReader;
+
 enum class StlFormat { binary, ascii };
 
 /// Reads an STL file. Throws Error (input) naming the file and what is wrong: empty, truncated,
@@ -26,6 +28,11 @@ Mesh parse_stl(std::string_view bytes, std::string_view source = "<memory>");
 /// Writes an STL file atomically. Normals are computed from the winding.
 void write_stl(const std::filesystem::path& path, const Mesh& mesh, StlFormat format = StlFormat::binary,
                std::string_view name = "fabforge");
+
+/// Writes a binary STL atomically from a mesh read in pieces (an in-memory mesh's binary STL
+/// goes this way too): the file is never held in memory, and a mesh on disk is read in order.
+/// The same bytes as format_stl. Throws as write_stl above.
+void write_stl(const std::filesystem::path& path, const MeshReader& mesh, std::string_view name = "fabforge");
 
 /// Serializes a mesh as STL bytes.
 std::string format_stl(const Mesh& mesh, StlFormat format = StlFormat::binary, std::string_view name = "fabforge");

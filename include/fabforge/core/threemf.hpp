@@ -17,6 +17,7 @@
 
 #include "fabforge/core/color.hpp"
 #include "fabforge/core/mesh.hpp"
+#include "fabforge/core/mesh_stream.hpp"
 
 namespace fabforge {
 
@@ -52,10 +53,11 @@ inline constexpr std::uint64_t kThreeMFInMemoryModelBytes = std::uint64_t{256} <
 /// five times a mesh's memory); its zip entry then carries a zip64 local header.
 void write_3mf(const std::filesystem::path& path, const ThreeMFModel& model);
 
-/// An object for write_3mf that borrows its mesh instead of holding a copy.
+/// An object for write_3mf that borrows its mesh instead of holding a copy; the mesh may be
+/// read in pieces from disk (SpillMesh) or be an in-memory Mesh wrapped in a MeshRef.
 struct ThreeMFObjectRef {
   std::string name;
-  const Mesh* mesh = nullptr;  ///< must outlive the write_3mf call
+  const MeshReader* mesh = nullptr;  ///< must outlive the write_3mf call
   std::optional<color::Rgb8> color;
 };
 

@@ -22,8 +22,11 @@
 /// edges and corners are chamfered (a single voxel becomes an octahedron of 1/6 its volume).
 ///
 /// Memory: two padded slices plus hash maps of the vertices on the two current grid planes,
-/// both proportional to one slice, apart from the growing output meshes. Single-threaded and
-/// deterministic: the same slices give byte-identical meshes and files.
+/// both proportional to one slice, and the growing output meshes. Given a folder to spill to,
+/// the meshes' memory is capped too: once their in-memory parts pass a limit they move to
+/// temporary files there (SpillMesh), and the writers stream from them, so a job of tens of
+/// millions of triangles meshes within a fixed budget. Single-threaded and deterministic: the
+/// same slices give byte-identical meshes and files, spilled or not.
 ///
 /// Not thread-safe: one MaterialMesher is fed by one thread.
 
@@ -34,6 +37,7 @@
 #include <vector>
 
 #include "fabforge/core/mesh.hpp"
+#include "fabforge/core/mesh_stream.hpp"
 #include "fabforge/voxel/grid.hpp"
 
 namespace fabforge::voxel {
@@ -58,12 +62,18 @@ class EdgeVertexMap {
 };
 }  // namespace detail
 
+/// Where and when the meshes move to disk while slices come in.
+struct MeshSpillOptions {
+  std::filesystem::path folder;                   ///< empty: every mesh stays in memory
+  std::size_t memory_bytes = std::size_t{64} << 20;  ///< spill all meshes before a slice once they hold more
+};
+
 class MaterialMesher {
  public:
   /// Meshes the given grid for the given material table (slice value m is material m - 1).
   /// Throws Error (usage) for a grid with nx or ny < 1, nz < 0, non-positive or non-finite voxel
   /// sizes or origin, or a table of more than 255 materials.
-  MaterialMesher(const Grid& grid, std::vector<Material> materials);
+  MaterialMesher(const Grid& grid, std::vector<Material> materials, MeshSpillOptions spill = {});
 
   /// Adds the next layer. Slices must come in order k = 0, 1, ..., nz - 1, each grid.nx wide,
   /// grid.ny high, with nx * ny bytes. Throws Error (usage) for a slice out of order, of the
@@ -82,9 +92,15 @@ class MaterialMesher {
   int slices_pushed() const noexcept { return next_k_; }
 
   /// The mesh of material `material` (0-based index into the table), in mm at the grid's
-  /// coordinates. Empty for a material no voxel holds. Throws Error (usage) before finish() or
-  /// for an index out of range.
-  const Mesh& mesh(int material) const;
+  /// coordinates, read in pieces (from disk where it was spilled). Empty for a material no voxel
+  /// holds. Throws Error (usage) before finish() or for an index out of range.
+  const MeshReader& mesh_reader(int material) const;
+  /// The same mesh, whole in memory (a copy).
+  Mesh mesh(int material) const { return read_all(mesh_reader(material)); }
+  /// Triangles of a material's mesh.
+  std::size_t triangle_count(int material) const { return mesh_reader(material).triangle_count(); }
+  /// Vertices and triangles moved to disk so far, over all materials.
+  std::size_t spilled_elements() const noexcept;
 
   /// Writes one binary STL per non-empty material, named `<base_name>_<index>_<name>.stl` in
   /// `folder` (created if missing), where index is the material's 0-based table index as two
@@ -109,7 +125,8 @@ class MaterialMesher {
 
   Grid grid_;
   std::vector<Material> materials_;
-  std::vector<Mesh> meshes_;
+  MeshSpillOptions spill_;
+  std::vector<SpillMesh> meshes_;
   int width_ = 0;                    // padded slice width, nx + 2
   int height_ = 0;                   // padded slice height, ny + 2
   std::vector<std::uint8_t> lower_;  // padded slice below the next cube layer

@@ -158,10 +158,15 @@ class VoxelJob {
 };
 
 /// A sink that meshes each material by marching cubes (mesher.hpp) and, in finish(), writes one
-/// STL per material and `<base>.3mf` with an object per material into `folder`.
-std::unique_ptr<SliceSink> make_mesh_sink(std::filesystem::path folder, std::string base_name = "part");
+/// STL per material and `<base>.3mf` with an object per material into `folder`. The meshes hold
+/// at most about `memory_bytes` in memory; the rest waits in unlinked temporary files in
+/// folder's parent.
+std::unique_ptr<SliceSink> make_mesh_sink(std::filesystem::path folder, std::string base_name = "part",
+                                          std::size_t memory_bytes = std::size_t{64} << 20);
 
-/// The sinks the world's `output` asks for, under `out_dir`.
-std::vector<std::unique_ptr<SliceSink>> make_output_sinks(const World& world, const std::filesystem::path& out_dir);
+/// The sinks the world's `output` asks for, under `out_dir`, sized for the memory budget
+/// (0: the world's memory_budget_mb).
+std::vector<std::unique_ptr<SliceSink>> make_output_sinks(const World& world, const std::filesystem::path& out_dir,
+                                                          std::size_t memory_budget_bytes = 0);
 
 }  // namespace fabforge::voxel
