@@ -144,6 +144,7 @@ VertexCache::VertexCache(const MeshReader& mesh)
     storage_.resize(blocks * kBlockVertices);
     block_of_.assign(blocks, std::numeric_limits<std::size_t>::max());
     last_used_.assign(blocks, 0);
+    slot_of_.assign((count_ + kBlockVertices - 1) / kBlockVertices, -1);
   }
 }
 
@@ -166,20 +167,19 @@ const Vec3f& VertexCache::miss(std::uint32_t index) {
   }
   const std::size_t block = index / kBlockVertices;
   std::size_t slot = 0;
-  bool found = false;
-  for (std::size_t s = 0; s < block_of_.size(); ++s) {
-    if (block_of_[s] == block) {
-      slot = s;
-      found = true;
-      break;
+  if (slot_of_[block] >= 0) {
+    slot = static_cast<std::size_t>(slot_of_[block]);
+  } else {
+    for (std::size_t s = 1; s < block_of_.size(); ++s) {
+      if (last_used_[s] < last_used_[slot]) slot = s;  // the least recently used
     }
-    if (last_used_[s] < last_used_[slot]) slot = s;  // least recently used so far
-  }
-  if (!found) {
+    if (block_of_[slot] != std::numeric_limits<std::size_t>::max()) slot_of_[block_of_[slot]] = -1;
+    block_of_[slot] = std::numeric_limits<std::size_t>::max();  // (empty until the read succeeds)
     const std::size_t first = block * kBlockVertices;
     const std::size_t n = std::min(kBlockVertices, count_ - first);
     mesh_.read_vertices(first, std::span(storage_.data() + slot * kBlockVertices, n));
     block_of_[slot] = block;
+    slot_of_[block] = static_cast<std::int32_t>(slot);
   }
   last_used_[slot] = ++clock_;
   recent_slot_ = slot;

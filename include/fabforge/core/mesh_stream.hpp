@@ -80,6 +80,7 @@ class VertexCache {
   std::vector<Vec3f> storage_;            // kBlocks blocks
   std::vector<std::size_t> block_of_;     // block held by each slot, or npos
   std::vector<std::uint64_t> last_used_;  // per slot
+  std::vector<std::int32_t> slot_of_;     // slot holding each block of the mesh, or -1
   std::uint64_t clock_ = 0;
   std::size_t recent_slot_ = 0;  // the slot of the last lookup, tried first
 };
