@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "fabforge/core/error.hpp"
+#include "fabforge/core/parallel.hpp"
 #include "fabforge/core/stl.hpp"
 #include "fabforge/core/threemf.hpp"
 
@@ -503,16 +504,20 @@ std::vector<std::filesystem::path> MaterialMesher::write_stl_per_material(const 
   std::error_code ec;
   std::filesystem::create_directories(folder, ec);
   if (ec) throw runtime_error("mesher: cannot create folder " + folder.string() + ": " + ec.message());
-  std::vector<std::filesystem::path> written;
+  std::vector<int> chosen;
   for (int m = 0; m < material_count(); ++m) {
-    const SpillMesh& mesh = meshes_[static_cast<std::size_t>(m)];
-    if (mesh.empty()) continue;
-    const Material& material = materials_[static_cast<std::size_t>(m)];
-    const std::filesystem::path path =
-        folder / (std::string(base_name) + "_" + two_digits(m) + "_" + sanitize(material.name) + ".stl");
-    write_stl(path, mesh, material.name);
-    written.push_back(path);
+    if (!meshes_[static_cast<std::size_t>(m)].empty()) chosen.push_back(m);
   }
+  std::vector<std::filesystem::path> written(chosen.size());
+  for (std::size_t i = 0; i < chosen.size(); ++i) {
+    const Material& material = materials_[static_cast<std::size_t>(chosen[i])];
+    written[i] = folder / (std::string(base_name) + "_" + two_digits(chosen[i]) + "_" + sanitize(material.name) + ".stl");
+  }
+  // One file per task (in the caller's task arena): the writers read the meshes, never change them.
+  parallel_for_each_index(0, chosen.size(), 1, [&](std::size_t i) {
+    const auto m = static_cast<std::size_t>(chosen[i]);
+    write_stl(written[i], meshes_[m], materials_[m].name);
+  });
   return written;
 }
 

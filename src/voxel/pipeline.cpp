@@ -1067,7 +1067,9 @@ JobStats VoxelJob::run(std::span<SliceSink* const> sinks, RunContext& context,
     }
   }
   const auto t_finish = Clock::now();
-  for (SliceSink* sink : sinks) sink->finish();
+  context.run([&] {  // sinks may write their files in parallel, within the job's threads
+    for (SliceSink* sink : sinks) sink->finish();
+  });
   stats.sinks_s += seconds_since(t_finish);
   im.cache.clear();
   im.cache_bytes = 0;
@@ -1097,11 +1099,17 @@ class MeshSink final : public SliceSink {
     const fs::path tmp = folder_.parent_path() / ("." + folder_.filename().string() + ".tmp");
     std::error_code ec;
     fs::remove_all(tmp, ec);
-    mesher_->write_stl_per_material(tmp, base_);
     bool any = false;
     for (int m = 0; m < mesher_->material_count(); ++m) any = any || mesher_->triangle_count(m) > 0;
-    if (any) mesher_->write_3mf(tmp / (base_ + ".3mf"));
     fs::create_directories(tmp);
+    // The STLs and the 3MF (whose compression is the long pole) are written side by side.
+    parallel_for_each_index(0, 2, 1, [&](std::size_t task) {
+      if (task == 0) {
+        mesher_->write_stl_per_material(tmp, base_);
+      } else if (any) {
+        mesher_->write_3mf(tmp / (base_ + ".3mf"));
+      }
+    });
     fs::remove_all(folder_, ec);
     fs::rename(tmp, folder_, ec);
     if (ec) throw runtime_error("cannot move " + tmp.string() + " to " + folder_.string() + ": " + ec.message());
