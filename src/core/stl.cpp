@@ -268,15 +268,11 @@ void write_stl(const std::filesystem::path& path, const MeshReader& mesh, std::s
   if (mesh.empty()) throw usage_error("cannot write '" + file + "': the mesh has no triangles");
   if (mesh.triangle_count() > 0xFFFFFFFFull) throw usage_error("mesh has too many triangles for binary STL");
   AtomicFile out(path);
+  const auto io_error = [&] { return runtime_error("cannot write '" + file + "': " + std::strerror(errno)); };
   std::unique_ptr<std::FILE, int (*)(std::FILE*)> f(std::fopen(out.temp_path().c_str(), "wb"), &std::fclose);
-  if (!f) throw runtime_error("cannot write '" + file + "': " + std::strerror(errno));
-  const auto put = [&](const std::string& bytes) {
-    if (std::fwrite(bytes.data(), 1, bytes.size(), f.get()) != bytes.size()) {
-      throw runtime_error("cannot write '" + file + "': " + std::strerror(errno));
-    }
-  };
+  if (!f) throw io_error();
   // Pieces of triangles, formatted into a buffer of about a megabyte; vertices come through a
-  // small cache, so a mesh held on disk is read once, in order.
+  // small cache, so a mesh held on disk is read in order (once here, once by the validation).
   constexpr std::size_t kPiece = 1 << 14;
   std::string buffer;
   buffer.reserve(kPiece * kTriangleBytes + kBinaryPrefix);
@@ -290,12 +286,10 @@ void write_stl(const std::filesystem::path& path, const MeshReader& mesh, std::s
       const Triangle& t = triangles[i];
       append_binary_triangle(buffer, vertices[t[0]], vertices[t[1]], vertices[t[2]]);
     }
-    put(buffer);
+    if (std::fwrite(buffer.data(), 1, buffer.size(), f.get()) != buffer.size()) throw io_error();
     buffer.clear();
   }
-  if (std::fflush(f.get()) != 0 || std::fclose(f.release()) != 0) {
-    throw runtime_error("cannot write '" + file + "': " + std::strerror(errno));
-  }
+  if (std::fflush(f.get()) != 0 || std::fclose(f.release()) != 0) throw io_error();
   out.commit();
 }
 

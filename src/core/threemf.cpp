@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <array>
+#include <span>
 #include <charconv>
 #include <cmath>
 #include <cstring>
@@ -78,15 +79,8 @@ void check_xml_string(const std::string& file, std::string_view s, const std::st
   }
 }
 
-/// An object to write: the caller's name, mesh and colour, borrowed.
-struct ObjectView {
-  std::string_view name;
-  const MeshReader* mesh = nullptr;
-  std::optional<color::Rgb8> color;
-};
-
-void validate_object(const std::string& file, const ObjectView& object, std::size_t index) {
-  const std::string label = "object " + std::to_string(index + 1) + " " + in_quotes(std::string(object.name));
+void validate_object(const std::string& file, const ThreeMFObjectRef& object, std::size_t index) {
+  const std::string label = "object " + std::to_string(index + 1) + " " + in_quotes(object.name);
   check_xml_string(file, object.name, label + " name");
   if (object.mesh == nullptr) throw usage_error(file + ": " + label + " has no mesh");
   if (object.mesh->empty()) throw usage_error(file + ": " + label + " has no triangles");
@@ -120,7 +114,7 @@ void validate_extra_files(const std::string& file, const std::vector<PackageFile
   }
 }
 
-void validate_for_writing(const std::string& file, const std::vector<ObjectView>& objects,
+void validate_for_writing(const std::string& file, const std::vector<ThreeMFObjectRef>& objects,
                           const std::map<std::string, std::string>& metadata, const std::vector<PackageFile>& extras) {
   if (objects.empty()) throw usage_error(file + ": nothing to write: the model has no objects");
   for (std::size_t i = 0; i < objects.size(); ++i) validate_object(file, objects[i], i);
@@ -202,7 +196,7 @@ void append_model_header(std::string& out, const std::map<std::string, std::stri
 /// source twice). The concatenated pieces are the same bytes whatever the piece size.
 class ModelXml {
  public:
-  ModelXml(const std::vector<ObjectView>& objects, const std::map<std::string, std::string>& metadata)
+  ModelXml(const std::vector<ThreeMFObjectRef>& objects, const std::map<std::string, std::string>& metadata)
       : objects_(objects), metadata_(metadata) {}
 
   void restart() {
@@ -222,9 +216,9 @@ class ModelXml {
         if (any_color) {
           out += "  <basematerials id=\"" + std::to_string(kMaterialsId) + "\">\n";
           for (std::size_t i = 0; i < objects_.size(); ++i) {
-            const ObjectView& o = objects_[i];
+            const ThreeMFObjectRef& o = objects_[i];
             if (!o.color) continue;
-            const std::string name = o.name.empty() ? "object " + std::to_string(i + 1) : std::string(o.name);
+            const std::string name = o.name.empty() ? "object " + std::to_string(i + 1) : o.name;
             append_element(out, "   <base", {{"name", name}, {"displaycolor", hex_rgba(*o.color)}});
           }
           out += "  </basematerials>\n";
@@ -241,7 +235,7 @@ class ModelXml {
           stage_ = Stage::done;
           return true;
         }
-        const ObjectView& o = objects_[object_];
+        const ThreeMFObjectRef& o = objects_[object_];
         out += "  <object id=\"" + std::to_string(object_ + 2) + "\" type=\"model\"";
         if (!o.name.empty()) append_attribute(out, "name", o.name);
         if (o.color) out += " pid=\"" + std::to_string(kMaterialsId) + "\" pindex=\"" + std::to_string(pindex_++) + "\"";
@@ -251,20 +245,10 @@ class ModelXml {
         return true;
       }
       case Stage::vertices: {
-        // The hot loops: one stack buffer and one append per element.
         const MeshReader& mesh = *objects_[object_].mesh;
-        const std::size_t n = std::min(mesh.vertex_count() - at_, kElements);
-        vertices_.resize(n);
-        mesh.read_vertices(at_, vertices_);
-        char line[160];
-        for (const Vec3f& v : vertices_) {
-          char* p = put(line, "<vertex x=\"");
-          p = put(put_number(p, v.x), "\" y=\"");
-          p = put(put_number(p, v.y), "\" z=\"");
-          p = put(put_number(p, v.z), "\"/>\n");
-          out.append(line, p);
-        }
-        at_ += n;
+        mesh.read_vertices(at_, piece(vertices_, mesh.vertex_count()));
+        append_lines(out, vertices_, {"<vertex x=\"", "\" y=\"", "\" z=\"", "\"/>\n"});
+        at_ += vertices_.size();
         if (at_ == mesh.vertex_count()) {
           out += "    </vertices>\n    <triangles>\n";
           stage_ = Stage::triangles;
@@ -274,18 +258,9 @@ class ModelXml {
       }
       case Stage::triangles: {
         const MeshReader& mesh = *objects_[object_].mesh;
-        const std::size_t n = std::min(mesh.triangle_count() - at_, kElements);
-        triangles_.resize(n);
-        mesh.read_triangles(at_, triangles_);
-        char line[160];
-        for (const Triangle& t : triangles_) {
-          char* p = put(line, "<triangle v1=\"");
-          p = put(put_number(p, t[0]), "\" v2=\"");
-          p = put(put_number(p, t[1]), "\" v3=\"");
-          p = put(put_number(p, t[2]), "\"/>\n");
-          out.append(line, p);
-        }
-        at_ += n;
+        mesh.read_triangles(at_, piece(triangles_, mesh.triangle_count()));
+        append_lines(out, triangles_, {"<triangle v1=\"", "\" v2=\"", "\" v3=\"", "\"/>\n"});
+        at_ += triangles_.size();
         if (at_ == mesh.triangle_count()) {
           out += "    </triangles>\n   </mesh>\n  </object>\n";
           stage_ = Stage::object;
@@ -301,8 +276,32 @@ class ModelXml {
 
  private:
   static constexpr std::size_t kElements = 8192;
+
+  /// `buffer` sized for the next piece of a sequence of `count` elements.
+  template <class T>
+  std::span<T> piece(std::vector<T>& buffer, std::size_t count) const {
+    buffer.resize(std::min(count - at_, kElements));
+    return buffer;
+  }
+
+  /// One line per element: parts[0], component 0, parts[1], component 1, parts[2], component 2,
+  /// parts[3]. The hot loop: one stack buffer and one append per element.
+  template <class T>
+  static void append_lines(std::string& out, const std::vector<T>& elements, const std::array<std::string_view, 4>& parts) {
+    char line[160];
+    for (const T& e : elements) {
+      char* p = put(line, parts[0]);
+      p = put(put_number(p, component(e, 0)), parts[1]);
+      p = put(put_number(p, component(e, 1)), parts[2]);
+      p = put(put_number(p, component(e, 2)), parts[3]);
+      out.append(line, p);
+    }
+  }
+  static float component(const Vec3f& v, int k) { return k == 0 ? v.x : k == 1 ? v.y : v.z; }
+  static std::uint32_t component(const Triangle& t, int k) { return t[static_cast<std::size_t>(k)]; }
+
   enum class Stage { head, object, vertices, triangles, done };
-  const std::vector<ObjectView>& objects_;
+  const std::vector<ThreeMFObjectRef>& objects_;
   const std::map<std::string, std::string>& metadata_;
   Stage stage_ = Stage::head;
   std::size_t object_ = 0, at_ = 0;
@@ -875,7 +874,7 @@ class ModelReader {
 
 namespace {
 
-void write_package(const fs::path& path, const std::vector<ObjectView>& objects,
+void write_package(const fs::path& path, const std::vector<ThreeMFObjectRef>& objects,
                    const std::map<std::string, std::string>& metadata, const std::vector<PackageFile>& extras,
                    std::uint64_t in_memory_limit) {
   const std::string file = path.string();
@@ -884,14 +883,14 @@ void write_package(const fs::path& path, const std::vector<ObjectView>& objects,
   const std::string rels = rels_xml();
   ModelSource model(ModelXml(objects, metadata));
   std::uint64_t bound = 4096;  // the text's size is at most this
-  for (const ObjectView& o : objects) bound += 96 * o.mesh->vertex_count() + 80 * o.mesh->triangle_count();
+  for (const ThreeMFObjectRef& o : objects) bound += 96 * o.mesh->vertex_count() + 80 * o.mesh->triangle_count();
   // A model whose text fits in_memory_limit is made in one string and stored with its size known
   // up front; a larger one streams, and libzip then gives its entry a zip64 local header (which
   // zip64 readers, PrusaSlicer's among them, take). Past 4 GiB libzip needs the size before it
   // starts, so the text is made twice, the first time only to count it.
-  const std::uint64_t kInMemoryModel = in_memory_limit;
+  const bool in_memory = bound <= in_memory_limit;
   std::string whole;
-  if (bound <= kInMemoryModel) {
+  if (in_memory) {
     whole.reserve(bound);
     while (model.xml.next(whole)) {
     }
@@ -905,10 +904,10 @@ void write_package(const fs::path& path, const std::vector<ObjectView>& objects,
   }
   std::vector<std::pair<std::string_view, std::string_view>> entries{{kContentTypesPath, content_types},
                                                                     {kRelsPath, rels}};
-  if (bound <= kInMemoryModel) entries.emplace_back(kModelPath, whole);
+  if (in_memory) entries.emplace_back(kModelPath, whole);
   for (const PackageFile& f : extras) entries.emplace_back(f.path, f.content);
   AtomicFile out(path);
-  write_zip(out.temp_path(), file, entries, bound <= kInMemoryModel ? nullptr : &model);
+  write_zip(out.temp_path(), file, entries, in_memory ? nullptr : &model);
   out.commit();
 }
 
@@ -918,7 +917,7 @@ void write_3mf(const fs::path& path, const ThreeMFModel& model) {
   std::vector<MeshRef> meshes;
   meshes.reserve(model.objects.size());
   for (const ThreeMFObject& o : model.objects) meshes.emplace_back(o.mesh);
-  std::vector<ObjectView> objects;
+  std::vector<ThreeMFObjectRef> objects;
   objects.reserve(model.objects.size());
   for (std::size_t i = 0; i < model.objects.size(); ++i) {
     objects.push_back({model.objects[i].name, &meshes[i], model.objects[i].color});
@@ -928,10 +927,7 @@ void write_3mf(const fs::path& path, const ThreeMFModel& model) {
 
 void write_3mf(const fs::path& path, const std::vector<ThreeMFObjectRef>& objects,
                const std::map<std::string, std::string>& metadata, std::uint64_t in_memory_limit) {
-  std::vector<ObjectView> views;
-  views.reserve(objects.size());
-  for (const ThreeMFObjectRef& o : objects) views.push_back({o.name, o.mesh, o.color});
-  write_package(path, views, metadata, {}, in_memory_limit);
+  write_package(path, objects, metadata, {}, in_memory_limit);
 }
 
 ThreeMFModel read_3mf(const fs::path& path) {

@@ -135,20 +135,18 @@ void triangulate_cycle(const std::vector<int>& cycle, const std::array<EdgeGeome
   std::vector<std::vector<double>> area(n, std::vector<double>(n, 0.0));
   std::vector<std::vector<double>> volume(n, std::vector<double>(n, 0.0));
   std::vector<std::vector<int>> split(n, std::vector<int>(n, -1));
-  const double kFacePenalty = 1e6;  // larger than any cycle's area
-  const auto penalty = [&](int i, int j) {
-    const bool side = j == i + 1 || (i == 0 && j == n - 1);
-    return side || !on_one_face(i, j) ? 0.0 : kFacePenalty;
-  };
+  // The price of edge i-j (i < j) as a diagonal: sides (j = i + 1) are free; 1e6 is larger than
+  // any cycle's area.
+  const auto penalty = [&](int i, int j) { return j > i + 1 && on_one_face(i, j) ? 1e6 : 0.0; };
   for (int len = 2; len < n; ++len) {
     for (int i = 0; i + len < n; ++i) {
       const int j = i + len;
       area[i][j] = std::numeric_limits<double>::infinity();
       for (int k = i + 1; k < j; ++k) {
-        // Each diagonal i-j is priced once, by the triangle that closes it (the whole polygon's
-        // closing side 0-(n-1) is a side, never a diagonal).
-        const double a = area[i][k] + area[k][j] + triangle_area(p[i], p[k], p[j]) + penalty(i, k) * (k > i + 1) +
-                         penalty(k, j) * (j > k + 1);
+        // Each diagonal is priced once, by the triangle whose inner sides it is (the sub-polygon
+        // i..j's own side i-j is priced by its parent; the whole polygon's 0-(n-1) is a side).
+        const double a =
+            area[i][k] + area[k][j] + triangle_area(p[i], p[k], p[j]) + penalty(i, k) + penalty(k, j);
         const double v = volume[i][k] + volume[k][j] + cone_volume6(p[i], p[k], p[j]);
         if (a < area[i][j] - kTie || (a <= area[i][j] + kTie && v > volume[i][j] + kTie)) {
           area[i][j] = a;
@@ -504,19 +502,17 @@ std::vector<std::filesystem::path> MaterialMesher::write_stl_per_material(const 
   std::error_code ec;
   std::filesystem::create_directories(folder, ec);
   if (ec) throw runtime_error("mesher: cannot create folder " + folder.string() + ": " + ec.message());
-  std::vector<int> chosen;
-  for (int m = 0; m < material_count(); ++m) {
-    if (!meshes_[static_cast<std::size_t>(m)].empty()) chosen.push_back(m);
-  }
-  std::vector<std::filesystem::path> written(chosen.size());
-  for (std::size_t i = 0; i < chosen.size(); ++i) {
-    const Material& material = materials_[static_cast<std::size_t>(chosen[i])];
-    written[i] = folder / (std::string(base_name) + "_" + two_digits(chosen[i]) + "_" + sanitize(material.name) + ".stl");
+  std::vector<std::size_t> chosen;
+  std::vector<std::filesystem::path> written;
+  for (std::size_t m = 0; m < meshes_.size(); ++m) {
+    if (meshes_[m].empty()) continue;
+    chosen.push_back(m);
+    written.push_back(folder / (std::string(base_name) + "_" + two_digits(static_cast<int>(m)) + "_" +
+                                sanitize(materials_[m].name) + ".stl"));
   }
   // One file per task (in the caller's task arena): the writers read the meshes, never change them.
   parallel_for_each_index(0, chosen.size(), 1, [&](std::size_t i) {
-    const auto m = static_cast<std::size_t>(chosen[i]);
-    write_stl(written[i], meshes_[m], materials_[m].name);
+    write_stl(written[i], meshes_[chosen[i]], materials_[chosen[i]].name);
   });
   return written;
 }
