@@ -91,6 +91,7 @@ nlohmann::json plan_json(const VoxelJob& job) {
           {"voxels", p.voxels()},
           {"slab_layers", p.slab_layers},
           {"slabs", p.slab_count},
+          {"band_rows", p.band_rows},
           {"memory_budget_bytes", p.budget_bytes},
           {"estimated_peak_bytes", p.estimated_bytes},
           {"micropolygon_cache_bytes", p.cache_bytes},
@@ -107,8 +108,10 @@ void print_plan(const VoxelJob& job, std::ostream& out) {
       << fixed(g.ny * g.dy, 2) << " x " << fixed(g.nz * g.dz, 2) << " mm at " << fixed(25.4 / g.dx, 0) << " x "
       << fixed(25.4 / g.dy, 0) << " dpi, " << fixed(g.dz * 1000, 1) << " um layers), origin (" << fixed(g.origin.x, 3)
       << ", " << fixed(g.origin.y, 3) << ", " << fixed(g.origin.z, 3) << ") mm\n";
-  out << "slabs: " << p.slab_count << " of " << p.slab_layers << " layers; memory budget " << mib(p.budget_bytes)
-      << ", estimated peak " << mib(p.estimated_bytes) << " (micropolygon cache " << mib(p.cache_bytes) << ")\n";
+  out << "slabs: " << p.slab_count << " of " << p.slab_layers << " layers";
+  if (p.band_rows < g.ny) out << ", each in bands of " << p.band_rows << " rows";
+  out << "; memory budget " << mib(p.budget_bytes) << ", estimated peak " << mib(p.estimated_bytes)
+      << " (micropolygon cache " << mib(p.cache_bytes) << ")\n";
   if (p.support >= 0) {
     out << "support: " << job.world().printer.materials[static_cast<std::size_t>(p.support)].name << "\n";
   }
@@ -150,8 +153,12 @@ void run_voxel(const VoxelOptions& o, CommandEnv& env) {
     throw input_error("cannot create output folder " + out_dir.string() + (ec ? ": " + ec.message() : ""));
   }
   if (job.plan().estimated_bytes > job.plan().budget_bytes) {
-    env.note("voxel: warning: estimated peak " + mib(job.plan().estimated_bytes) + " exceeds the memory budget " +
-             mib(job.plan().budget_bytes) + " even with one-layer slabs");
+    const JobPlan& p = job.plan();
+    const std::string bands =
+        p.band_rows < p.grid.ny ? " in bands of " + std::to_string(p.band_rows) + " rows" : std::string();
+    env.note("voxel: warning: estimated peak " + mib(p.estimated_bytes) + " exceeds the memory budget " +
+             mib(p.budget_bytes) + " with every slab height and band of rows (the least is taken: " +
+             std::to_string(p.slab_layers) + "-layer slabs" + bands + ")");
   }
   std::vector<std::unique_ptr<SliceSink>> sinks = make_output_sinks(job.world(), out_dir, options.memory_budget_bytes);
   std::vector<SliceSink*> raw;

@@ -9,7 +9,12 @@
 #include <limits>
 #include <map>
 #include <mutex>
+#include <tuple>
 #include <utility>
+
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 
 #include "fabforge/core/error.hpp"
 #include "fabforge/core/parallel.hpp"
@@ -41,6 +46,8 @@ int layer_run(int layers) { return std::clamp((layers + 3) / 4, 1, kMaxLayerRun)
 // 3.76 s; layer after layer of a row gave 3.77 s: the nodes a search walks, about 3.5 KB, must
 // still be in the 32 KB first-level cache when the neighbouring voxel's search comes).
 constexpr int kVolumeTile = 2;
+// The fewest rows a band of a slab may have (banded slabs: make_plan).
+constexpr int kMinBandRows = 4;
 // What the process holds before any job data: code, libraries, thread pools (measured: about 16
 // MiB for a one-voxel job), with a margin.
 constexpr std::size_t kProcessBaseBytes = std::size_t{24} << 20;
@@ -169,17 +176,49 @@ class SlabHost final : public openfl::TextureHost {
 struct Patch {
   std::vector<std::uint32_t> triangles;
   double zmin = kInf, zmax = -kInf;
+  double ymin = kInf, ymax = -kInf;
   std::size_t micropolygons = 0;  // what tessellation will make: sum of n^2, n = max n_e per triangle
 };
+
+// Patches for banded slabs (PatchOrder::banded) group base triangles by cells of this size in z
+// and y (then along x), so that a band of rows needs only the patches near it.
+constexpr double kBandPatchCellMm = 0.5;
+
+// The y-range a shape's patches must reach for rows [ja, jb) of the job grid (clipped to the
+// shape's rows): the column centres for the voxelizer (carry), those +- the query reach for the
+// index (band). The whole slab (no bands): unbounded, so the selection is the slab's alone.
+struct BandY {
+  double carry_lo = -kInf, carry_hi = kInf, query_lo = -kInf, query_hi = kInf;
+};
+BandY band_y(const Grid& g, const ShapePlan& p, int ja, int jb, bool banded) {
+  BandY b;
+  if (!banded) return b;
+  const int a = std::max(ja, p.j0), e = std::min(jb, p.j1);
+  b.carry_lo = g.origin.y + (a + 0.5) * g.dy;
+  b.carry_hi = g.origin.y + (e - 0.5) * g.dy;
+  const double reach = p.surface_queries ? p.reach_mm : 0.0;
+  b.query_lo = b.carry_lo - reach;
+  b.query_hi = b.carry_hi + reach;
+  return b;
+}
 
 // Resident bytes per micropolygon while a slab uses it (out columns add 4 bytes per vertex,
 // about 0.55 vertices per micropolygon): in the cache (positions, normals, outs, indices, and for
 // a shape with surface queries the patch's nearest-point hierarchy), and transiently in the
-// voxelizer (mesh copy and projected triangles).
+// voxelizer: the mesh copy (a triangle and about 0.55 positions, 19 bytes) and the projected
+// triangles (about 120 bytes), which it keeps only for micropolygons whose x and y ranges each
+// hold a column centre. Micropolygons are half a column wide, so few do: measured 4.9% on the
+// creature benchmark and 1.8% on a flat plate; a quarter is allowed.
 double cache_bytes_per_micropolygon(int outs, bool indexed) {
   return indexed ? kSurfacePartBytesPerTriangle + 2.2 * outs : 32 + 2.2 * outs;
 }
-double transient_bytes_per_micropolygon(int outs) { return 130 + 2.2 * outs; }
+// The meshes' in-memory part in a `meshes` output (make_output_sinks): a sixteenth of the budget,
+// 4 to 64 MiB (more buys little: the writers read spilled meshes in order).
+std::size_t mesh_sink_memory(std::size_t budget) {
+  return std::clamp(budget / 16, std::size_t{4} << 20, std::size_t{64} << 20);
+}
+
+double transient_bytes_per_micropolygon(int outs) { return 19 + 0.25 * 120 + 2.2 * outs; }
 
 struct Shape {
   ShapePlan plan;
@@ -190,7 +229,8 @@ struct Shape {
   std::shared_ptr<const openfl::Kernel> volume, surface;
   std::unique_ptr<SlabHost> host;
   std::unique_ptr<BaseMesh> base;            // surface phase only
-  std::vector<Patch> patches;                // surface phase only, by zmin
+  std::vector<Patch> patches;                // surface phase only, by zmin (or banded cells)
+  std::vector<BoundingBox> boxes;            // surface phase: displaced box per base triangle
   std::unique_ptr<MeshVoxelizer> voxelizer;  // no surface phase: the whole base mesh, indexed once
   std::unique_ptr<SurfaceIndex> base_index;  // no surface phase, with queries: built on first use
   Grid grid;                                 // the shape's window of the job grid (all layers)
@@ -244,8 +284,13 @@ struct VoxelJob::Impl {
 
   void setup(RunContext* context);
   void make_plan();
+  void form_patches(Shape& shape, bool banded) const;
   void build_support();
-  void run_slab(int k0, int k1, std::vector<Slice>& slices, JobStats& stats, std::uint64_t stamp);
+  void run_slab(int k0, int k1, std::vector<Slice>& slices, JobStats& stats);
+  // Drops the least recently used patches not used since `stamp` until `incoming` more bytes fit
+  // the cache's size.
+  void evict(std::size_t incoming);
+  std::uint64_t stamp = 0;  // the cache's clock: one tick per band of rows of a slab
 };
 
 void VoxelJob::Impl::setup(RunContext* context) {
@@ -295,7 +340,8 @@ void VoxelJob::Impl::setup(RunContext* context) {
         if (mesh_spec.uv != UvProjection::none) {
           attributes.push_back({"uv", 2, uv_coordinates(meshes[static_cast<std::size_t>(spec.mesh)], mesh_spec.uv)});
         }
-        shape.base = std::make_unique<BaseMesh>(bisect_long_edges(BaseMesh(shape.mesh, std::move(attributes)), kDiceEdgeMm));
+        shape.base =
+            std::make_unique<BaseMesh>(bisect_long_edges(BaseMesh(shape.mesh, std::move(attributes)), kDiceEdgeMm));
         shape.mesh = shape.base->mesh();
         DisplacementBounds db =
             displacement_bounds(*shape.base, *shape.program, *shape.surface, *shape.host, spec.displacement_bound_mm);
@@ -326,31 +372,8 @@ void VoxelJob::Impl::setup(RunContext* context) {
                           ", " + format_mm(bv.z) + ") mm; move it with its transform");
       }
       if (shape.plan.surface_phase) {
-        // Patches: base triangles by the bottom of their displaced box, in fixed groups.
-        std::vector<std::uint32_t> order;
-        for (std::uint32_t t = 0; t < boxes.size(); ++t) {
-          if (!is_degenerate_triangle(shape.mesh, t)) order.push_back(t);
-        }
-        std::stable_sort(order.begin(), order.end(),
-                         [&](std::uint32_t a, std::uint32_t b) { return boxes[a].min.z < boxes[b].min.z; });
-        const std::size_t per = static_cast<std::size_t>(std::max(1, options.patch_triangles));
-        for (std::size_t p = 0; p < order.size(); p += per) {
-          Patch patch;
-          for (std::size_t q = p; q < std::min(order.size(), p + per); ++q) {
-            const Triangle& tri = shape.mesh.triangles[order[q]];
-            double longest = 0;
-            for (int k = 0; k < 3; ++k) {
-              longest = std::max(longest, length(to_double(shape.mesh.vertices[tri[k]]) -
-                                                 to_double(shape.mesh.vertices[tri[(k + 1) % 3]])));
-            }
-            const auto n = static_cast<std::size_t>(std::max(1.0, std::ceil(longest / micro_edge_mm)));
-            patch.micropolygons += n * n;
-            patch.triangles.push_back(order[q]);
-            patch.zmin = std::min(patch.zmin, boxes[order[q]].min.z);
-            patch.zmax = std::max(patch.zmax, boxes[order[q]].max.z);
-          }
-          shape.patches.push_back(std::move(patch));
-        }
+        shape.boxes = std::move(boxes);
+        form_patches(shape, false);
       }
     }
   };
@@ -365,6 +388,49 @@ void VoxelJob::Impl::setup(RunContext* context) {
   make_plan();
   build_support();
   setup_s = seconds_since(t0);
+}
+
+// Patches: base triangles in fixed groups, by the bottom of their displaced box (slabs take
+// the surface as rings), or for banded slabs by cells of kBandPatchCellMm in z, then y, then by x.
+void VoxelJob::Impl::form_patches(Shape& shape, bool banded) const {
+  const std::vector<BoundingBox>& boxes = shape.boxes;
+  std::vector<std::uint32_t> order;
+  for (std::uint32_t t = 0; t < boxes.size(); ++t) {
+    if (!is_degenerate_triangle(shape.mesh, t)) order.push_back(t);
+  }
+  if (!banded) {
+    std::stable_sort(order.begin(), order.end(),
+                     [&](std::uint32_t a, std::uint32_t b) { return boxes[a].min.z < boxes[b].min.z; });
+  } else {
+    auto cell = [](double v) { return std::floor(v / kBandPatchCellMm); };
+    std::stable_sort(order.begin(), order.end(), [&](std::uint32_t a, std::uint32_t b) {
+      const BoundingBox &ba = boxes[a], &bb = boxes[b];
+      return std::tuple(cell(ba.min.z), cell(ba.min.y), ba.min.x) <
+             std::tuple(cell(bb.min.z), cell(bb.min.y), bb.min.x);
+    });
+  }
+  shape.patches.clear();
+  const std::size_t per = static_cast<std::size_t>(std::max(1, options.patch_triangles));
+  for (std::size_t p = 0; p < order.size(); p += per) {
+    Patch patch;
+    for (std::size_t q = p; q < std::min(order.size(), p + per); ++q) {
+      const Triangle& tri = shape.mesh.triangles[order[q]];
+      double longest = 0;
+      for (int k = 0; k < 3; ++k) {
+        longest = std::max(
+            longest, length(to_double(shape.mesh.vertices[tri[k]]) - to_double(shape.mesh.vertices[tri[(k + 1) % 3]])));
+      }
+      const auto n = static_cast<std::size_t>(std::max(1.0, std::ceil(longest / micro_edge_mm)));
+      patch.micropolygons += n * n;
+      patch.triangles.push_back(order[q]);
+      const BoundingBox& b = boxes[order[q]];
+      patch.zmin = std::min(patch.zmin, b.min.z);
+      patch.zmax = std::max(patch.zmax, b.max.z);
+      patch.ymin = std::min(patch.ymin, b.min.y);
+      patch.ymax = std::max(patch.ymax, b.max.y);
+    }
+    shape.patches.push_back(std::move(patch));
+  }
 }
 
 void VoxelJob::Impl::make_plan() {
@@ -449,53 +515,116 @@ void VoxelJob::Impl::make_plan() {
   for (const Shape& s : shapes) {
     if (s.volume) outputs = std::max(outputs, static_cast<std::size_t>(s.volume->output_count));
   }
+  // Per slab layer: its ditherer's two rows of errors (kept across the slab's bands).
   auto threads_bytes = [&](int layers) {
     const auto run = static_cast<std::size_t>(layer_run(layers));
     const std::size_t per_thread =
-        static_cast<std::size_t>(g.nx) * run * (materials * sizeof(float) * 3 + 16 + 4 * (4 + outputs)) + (2u << 20);
-    return per_thread * 2;  // this machine's threads (two cores); more threads add theirs
+        static_cast<std::size_t>(g.nx) * run * (materials * sizeof(float) + 16 + 4 * (4 + outputs)) + (2u << 20);
+    const std::size_t ditherers = static_cast<std::size_t>(layers) * (g.nx + 2) * materials * sizeof(float) * 2;
+    return per_thread * 2 + ditherers;  // this machine's threads (two cores); more threads add theirs
   };
   fixed += kProcessBaseBytes;
   plan.budget_bytes = options.memory_budget_bytes ? options.memory_budget_bytes : world.memory_budget_mb << 20;
-  // Micropolygon memory of the busiest slab for a slab height: the patches each slab needs
-  // (carry range and query band, as run_slab picks them), priced per micropolygon.
-  auto micro_peak = [&](int layers, double& cache_part, double& transient_part) {
+  // A `meshes` output holds its meshes' in-memory part and the marching cubes' two padded slices
+  // and edge-vertex maps (a few bytes per voxel of a slice, bounded by four) meanwhile.
+  if (!world.output.meshes.empty()) {
+    fixed += mesh_sink_memory(plan.budget_bytes) +
+             static_cast<std::size_t>(g.nx + 2) * static_cast<std::size_t>(g.ny + 2) * 4;
+  }
+  // Micropolygon memory of the busiest slab (or band of rows of a slab) for a slab height and
+  // band: the patches each needs (carry range and query band, as run_slab picks them), priced per
+  // micropolygon.
+  auto micro_peak = [&](int layers, int rows, double& cache_part, double& transient_part) {
     cache_part = transient_part = 0;
+    const bool banded = rows < g.ny;
     for (int s0 = 0; s0 < g.nz; s0 += layers) {
       const int s1 = std::min(g.nz, s0 + layers);
-      double cache_now = 0, transient_now = 0;
-      for (const Shape& s : shapes) {
-        if (!s.plan.surface_phase || s.plan.k1 <= s0 || s.plan.k0 >= s1) continue;
-        const int a = std::max(s0, s.plan.k0), b = std::min(s1, s.plan.k1);
-        const double carry_lo = g.origin.z + (a - 0.5) * g.dz, carry_hi = g.origin.z + (b - 0.5) * g.dz;
-        const double reach = s.plan.surface_queries ? s.plan.reach_mm : -kInf;
-        const double band_lo = g.origin.z + s0 * g.dz - reach, band_hi = g.origin.z + s1 * g.dz + reach;
-        const int outs = s.program->out_columns();
-        for (const Patch& patch : s.patches) {
-          const bool carry = patch.zmax >= carry_lo && patch.zmin <= carry_hi;
-          const bool band = s.plan.surface_queries && patch.zmax >= band_lo && patch.zmin <= band_hi;
-          if (!carry && !band) continue;
-          cache_now +=
-              static_cast<double>(patch.micropolygons) * cache_bytes_per_micropolygon(outs, s.plan.surface_queries);
-          transient_now += static_cast<double>(patch.micropolygons) * transient_bytes_per_micropolygon(outs);
+      for (int ja = 0; ja < g.ny; ja += rows) {
+        const int jb = std::min(g.ny, ja + rows);
+        double cache_now = 0, transient_now = 0;
+        for (const Shape& s : shapes) {
+          if (!s.plan.surface_phase || s.plan.k1 <= s0 || s.plan.k0 >= s1) continue;
+          if (banded && (s.plan.j1 <= ja || s.plan.j0 >= jb)) continue;
+          const int a = std::max(s0, s.plan.k0), b = std::min(s1, s.plan.k1);
+          const double carry_lo = g.origin.z + (a - 0.5) * g.dz, carry_hi = g.origin.z + (b - 0.5) * g.dz;
+          const double reach = s.plan.surface_queries ? s.plan.reach_mm : -kInf;
+          const double band_lo = g.origin.z + s0 * g.dz - reach, band_hi = g.origin.z + s1 * g.dz + reach;
+          const BandY y = band_y(g, s.plan, ja, jb, banded);
+          const int outs = s.program->out_columns();
+          for (const Patch& patch : s.patches) {
+            const bool carry = patch.zmax >= carry_lo && patch.zmin <= carry_hi && patch.ymax >= y.carry_lo &&
+                               patch.ymin <= y.carry_hi;
+            const bool band = s.plan.surface_queries && patch.zmax >= band_lo && patch.zmin <= band_hi &&
+                              patch.ymax >= y.query_lo && patch.ymin <= y.query_hi;
+            if (!carry && !band) continue;
+            cache_now +=
+                static_cast<double>(patch.micropolygons) * cache_bytes_per_micropolygon(outs, s.plan.surface_queries);
+            // Only the carried patches pass through the voxelizer.
+            if (carry)
+              transient_now += static_cast<double>(patch.micropolygons) * transient_bytes_per_micropolygon(outs);
+          }
         }
+        cache_part = std::max(cache_part, cache_now);
+        transient_part = std::max(transient_part, transient_now);
       }
-      cache_part = std::max(cache_part, cache_now);
-      transient_part = std::max(transient_part, transient_now);
     }
   };
+  auto need_for = [&](int layers, int rows, double& cache_part, double& transient_part) {
+    micro_peak(layers, rows, cache_part, transient_part);
+    return static_cast<double>(fixed + threads_bytes(layers)) + static_cast<double>(slice) * layers +
+           1.25 * cache_part + transient_part;
+  };
+  auto next_layers = [](int layers) { return layers > 8 ? layers * 3 / 4 : layers - 1; };
   // The tallest slab (up to max_slab_layers) whose slices and micropolygons fit the budget.
   const int max_layers = std::max(1, std::min(options.max_slab_layers, g.nz));
   double cache_part = 0, transient_part = 0;
   plan.slab_layers = 1;
-  for (int layers = max_layers; layers >= 1; layers = layers > 8 ? layers * 3 / 4 : layers - 1) {
-    micro_peak(layers, cache_part, transient_part);
-    const double need = static_cast<double>(fixed + threads_bytes(layers)) + static_cast<double>(slice) * layers +
-                        1.25 * cache_part + transient_part;
-    if (need <= static_cast<double>(plan.budget_bytes) || layers == 1) {
+  plan.band_rows = g.ny;
+  bool fits = false;
+  for (int layers = max_layers; layers >= 1; layers = next_layers(layers)) {
+    fits = need_for(layers, g.ny, cache_part, transient_part) <= static_cast<double>(plan.budget_bytes);
+    if (fits || layers == 1) {
       plan.slab_layers = layers;
       break;
     }
+  }
+  // When no slab fits (a flat part's whole displaced face lies within every slab's reach), slabs
+  // are walked in bands of rows, each tessellating and indexing only the surface near it: the
+  // patches are regrouped by cells in z and y, and the tallest slab, then the most rows, that
+  // fit are taken (taller slabs: fewer passes over the surface, whose patches each band of the
+  // next slab would tessellate again).
+  bool any_surface = false;
+  for (const Shape& s : shapes) any_surface = any_surface || s.plan.surface_phase;
+  if (!fits && any_surface && g.ny > kMinBandRows) {
+    for (Shape& s : shapes) {
+      if (s.plan.surface_phase) form_patches(s, true);
+    }
+    auto next_rows = [](int rows) { return std::max(kMinBandRows, rows * 3 / 4); };
+    // None fits: the least memory (the taller slab, then more rows, on a tie).
+    int best_layers = 1, best_rows = kMinBandRows;
+    double best_need = kInf;
+    bool banded_fits = false;
+    for (int layers = max_layers; layers >= 1 && !banded_fits; layers = next_layers(layers)) {
+      // Slices alone over the budget: no band helps at this height.
+      if (static_cast<double>(fixed + threads_bytes(layers)) + static_cast<double>(slice) * layers >
+          static_cast<double>(plan.budget_bytes))
+        continue;
+      for (int rows = next_rows(g.ny);; rows = next_rows(rows)) {
+        const double need = need_for(layers, rows, cache_part, transient_part);
+        banded_fits = need <= static_cast<double>(plan.budget_bytes);
+        if (banded_fits || need < best_need) {
+          best_need = need;
+          best_layers = layers;
+          best_rows = rows;
+        }
+        if (banded_fits || rows == kMinBandRows) break;
+      }
+    }
+    plan.slab_layers = best_layers;
+    plan.band_rows = best_rows;
+    need_for(best_layers, best_rows, cache_part, transient_part);
+  } else {
+    need_for(plan.slab_layers, g.ny, cache_part, transient_part);
   }
   // The cache holds the busiest slab's patches with a quarter to spare for reuse across slabs.
   plan.cache_bytes = cache_part > 0 ? std::max<std::size_t>(static_cast<std::size_t>(1.25 * cache_part), 16u << 20) : 0;
@@ -545,7 +674,30 @@ void VoxelJob::Impl::build_support() {
   }
 }
 
-void VoxelJob::Impl::run_slab(int k0, int k1, std::vector<Slice>& slices, JobStats& stats, std::uint64_t stamp) {
+void VoxelJob::Impl::evict(std::size_t incoming) {
+  if (cache_bytes + incoming <= plan.cache_bytes) return;
+  std::vector<std::pair<std::uint64_t, std::pair<int, int>>> by_age;
+  for (const auto& [key, e] : cache) {
+    if (e.last_use < stamp) by_age.push_back({e.last_use, key});
+  }
+  std::sort(by_age.begin(), by_age.end());
+  std::size_t freed = 0;
+  for (const auto& [use, key] : by_age) {
+    if (cache_bytes + incoming <= plan.cache_bytes) break;
+    const std::size_t bytes = cache.at(key).bytes;
+    cache_bytes -= bytes;
+    freed += bytes;
+    cache.erase(key);
+  }
+#if defined(__GLIBC__)
+  // Patches are freed and made in every thread's malloc arena; without giving the freed pages
+  // back, the next band's patches land beside them and resident memory creeps past the budget
+  // (measured on the lenses: 1020 MiB peak against 835 MiB with this, under a 1 GiB budget).
+  if (freed >= (std::size_t{16} << 20)) malloc_trim(0);
+#endif
+}
+
+void VoxelJob::Impl::run_slab(int k0, int k1, std::vector<Slice>& slices, JobStats& stats) {
   const Grid& g = plan.grid;
   const int M = static_cast<int>(world.printer.materials.size());
   const int D = static_cast<int>(dithered.size());
@@ -563,15 +715,19 @@ void VoxelJob::Impl::run_slab(int k0, int k1, std::vector<Slice>& slices, JobSta
     Shape* shape;
     int k0, k1;  // layers of the slab the shape may hold
     SlabRuns runs;
-    std::unique_ptr<SurfaceIndex> index;  // per-slab index (surface phase)
+    int row0 = 0;                         // job-grid row of runs' row 0 (runs cover runs.ny rows)
+    std::unique_ptr<SurfaceIndex> index;  // per-band index (surface phase)
     FarBlocks far;
+    bool far_ready = false;
   };
   std::vector<Active> active;
   for (Shape& s : shapes) {
     const int a = std::max(k0, s.plan.k0), b = std::min(k1, s.plan.k1);
     if (a >= b || s.grid.nx == 0 || s.grid.ny == 0) continue;
-    active.push_back(Active{&s, a, b, {}, nullptr, {}});
+    active.push_back(Active{&s, a, b, {}, s.plan.j0, nullptr, {}, false});
   }
+  ++stamp;
+  // Shapes without a surface phase: the whole slab at once, from the base mesh indexed once.
   for (Active& act : active) {
     Shape& s = *act.shape;
     if (!s.plan.surface_phase) {
@@ -597,30 +753,50 @@ void VoxelJob::Impl::run_slab(int k0, int k1, std::vector<Slice>& slices, JobSta
       }
       stats.index_s += seconds_since(t_index);
       if (s.host) s.host->set_index(s.base_index.get());
-      continue;
     }
-    // Surface phase: the patches reaching the voxelizer's range (carry mode) and the query band.
+  }
+  // Shapes with a surface phase, per band of rows [ja, jb) (the whole slab unless the plan bands
+  // it): the patches reaching the voxelizer's range (carry mode) and the query band, tessellated
+  // when not cached; the solid of the band's columns; the query index over the band.
+  const bool banded = plan.band_rows < g.ny;
+  auto prepare_band = [&](Active& act, int ja, int jb) {
+    Shape& s = *act.shape;
+    act.runs = SlabRuns{};
+    act.index.reset();
+    act.far_ready = false;
+    act.row0 = std::max(ja, s.plan.j0);
+    const int r0 = act.row0 - s.plan.j0, r1 = std::min(jb, s.plan.j1) - s.plan.j0;
+    s.host->set_index(nullptr);
+    if (r0 >= r1) return;  // no row of the shape in this band
     const double carry_lo = g.origin.z + (act.k0 - 0.5) * g.dz, carry_hi = g.origin.z + (act.k1 - 0.5) * g.dz;
     const double reach = s.plan.surface_queries ? s.plan.reach_mm : -kInf;
     const double band_lo = z_lo - 0.5 * g.dz - reach, band_hi = z_hi + 0.5 * g.dz + reach;
+    const BandY y = band_y(g, s.plan, ja, jb, banded);
     std::vector<int> carry_patches, band_patches, missing;
     const int shape_id = static_cast<int>(&s - shapes.data());
+    std::size_t incoming = 0;
+    const double per_micro = cache_bytes_per_micropolygon(s.program->out_columns(), s.plan.surface_queries);
     for (int p = 0; p < static_cast<int>(s.patches.size()); ++p) {
       const Patch& patch = s.patches[static_cast<std::size_t>(p)];
-      const bool carry = patch.zmax >= carry_lo && patch.zmin <= carry_hi;
-      const bool band = s.plan.surface_queries && patch.zmax >= band_lo && patch.zmin <= band_hi;
+      const bool carry =
+          patch.zmax >= carry_lo && patch.zmin <= carry_hi && patch.ymax >= y.carry_lo && patch.ymin <= y.carry_hi;
+      const bool band = s.plan.surface_queries && patch.zmax >= band_lo && patch.zmin <= band_hi &&
+                        patch.ymax >= y.query_lo && patch.ymin <= y.query_hi;
       if (!carry && !band) continue;
       if (carry) carry_patches.push_back(p);
       if (band) band_patches.push_back(p);
       auto it = cache.find({shape_id, p});
       if (it == cache.end()) {
         missing.push_back(p);
+        incoming += static_cast<std::size_t>(static_cast<double>(patch.micropolygons) * per_micro);
         ++stats.patch_misses;
       } else {
         it->second.last_use = stamp;
         ++stats.patch_hits;
       }
     }
+    // Room for the missing patches first: what this band does not use goes, oldest first.
+    evict(incoming);
     // Tessellate the missing patches in parallel, one call per patch.
     auto t_tess = Clock::now();
     std::vector<CacheEntry> made(missing.size());
@@ -693,15 +869,28 @@ void VoxelJob::Impl::run_slab(int k0, int k1, std::vector<Slice>& slices, JobSta
       });
     }
     if (s.winding.empty()) s.winding.assign(s.grid.slice_voxels(), 0);
+    // The band's window of the shape's columns (on the same lattice, so it snaps identically) and
+    // the winding numbers carried in its rows.
+    Grid window = s.grid;
+    window.origin.y = s.grid.origin.y + r0 * g.dy;
+    window.ny = r1 - r0;
+    const auto row_first = static_cast<std::ptrdiff_t>(static_cast<std::size_t>(r0) * s.grid.nx);
+    const auto row_end = static_cast<std::ptrdiff_t>(static_cast<std::size_t>(r1) * s.grid.nx);
+    std::vector<std::int32_t> below;
+    if (banded) below.assign(s.winding.begin() + row_first, s.winding.begin() + row_end);
     SlabOptions so;
-    so.winding_below = &s.winding;
+    so.winding_below = banded ? &below : &s.winding;
     so.keep_winding_top = true;
     {  // freed before the index is built
-      const MeshVoxelizer vox(micro, s.grid, Vec3d{0, 0, 0});
+      const MeshVoxelizer vox(micro, banded ? window : s.grid, Vec3d{0, 0, 0});
       micro = Mesh{};
       act.runs = vox.voxelize(act.k0, act.k1, so);
     }
-    s.winding = std::move(act.runs.winding_top);
+    if (banded) {
+      std::copy(act.runs.winding_top.begin(), act.runs.winding_top.end(), s.winding.begin() + row_first);
+    } else {
+      s.winding = std::move(act.runs.winding_top);
+    }
     act.runs.winding_top = {};
     stats.voxelize_s += seconds_since(t_vox);
     // The query index over the band.
@@ -722,27 +911,29 @@ void VoxelJob::Impl::run_slab(int k0, int k1, std::vector<Slice>& slices, JobSta
     }
     stats.index_s += seconds_since(t_index);
     s.host->set_index(act.index.get());
-  }
+  };
 
-  // Far blocks of each querying shape with a finite reach (skips the search for deep voxels).
-  const auto t_far = Clock::now();
-  for (Active& act : active) {
+  // Far blocks of each querying shape with a finite reach (skips the search for deep voxels),
+  // over the rows its runs hold.
+  auto prepare_far = [&](Active& act) {
     Shape& s = *act.shape;
+    if (act.far_ready) return;
+    act.far_ready = true;
     const SurfaceIndex* index = s.plan.surface_phase ? act.index.get() : s.base_index.get();
-    if (!s.plan.surface_queries || index == nullptr || !std::isfinite(s.plan.reach_mm)) continue;
+    if (!s.plan.surface_queries || index == nullptr || !std::isfinite(s.plan.reach_mm) || act.runs.ny == 0) return;
     FarBlocks& fb = act.far;
     fb.size = {kFarBlock[0] * g.dx, kFarBlock[1] * g.dy, kFarBlock[2] * g.dz};
     fb.inv_size = {1.0 / fb.size.x, 1.0 / fb.size.y, 1.0 / fb.size.z};
-    fb.origin = {s.grid.origin.x, s.grid.origin.y, g.origin.z + act.k0 * g.dz};
-    fb.nx = (s.grid.nx + kFarBlock[0] - 1) / kFarBlock[0];
-    fb.ny = (s.grid.ny + kFarBlock[1] - 1) / kFarBlock[1];
+    fb.origin = {s.grid.origin.x, s.grid.origin.y + (act.row0 - s.plan.j0) * g.dy, g.origin.z + act.k0 * g.dz};
+    fb.nx = (act.runs.nx + kFarBlock[0] - 1) / kFarBlock[0];
+    fb.ny = (act.runs.ny + kFarBlock[1] - 1) / kFarBlock[1];
     fb.nz = (act.k1 - act.k0 + kFarBlock[2] - 1) / kFarBlock[2];
     const std::size_t nb = static_cast<std::size_t>(fb.nx) * fb.ny * fb.nz;
     // Only blocks holding inside voxels are worth a query (the volume phase asks at those);
     // the others get distance 0, "never far", which is true of any point.
     std::vector<std::uint8_t> used(nb, 0);
-    for (int j = 0; j < s.grid.ny; ++j) {
-      for (int i = 0; i < s.grid.nx; ++i) {
+    for (int j = 0; j < act.runs.ny; ++j) {
+      for (int i = 0; i < act.runs.nx; ++i) {
         for (const LayerRun& r : act.runs.column(i, j)) {
           for (int bz = (r.begin - act.k0) / kFarBlock[2]; bz <= (r.end - 1 - act.k0) / kFarBlock[2]; ++bz) {
             used[(static_cast<std::size_t>(bz) * fb.ny + j / kFarBlock[1]) * fb.nx + i / kFarBlock[0]] = 1;
@@ -781,195 +972,212 @@ void VoxelJob::Impl::run_slab(int k0, int k1, std::vector<Slice>& slices, JobSta
     }
     fb.reach = s.plan.reach_mm * (1 + 1e-5) + 1e-5;
     s.host->set_index(index, &fb);
-  }
-  stats.index_s += seconds_since(t_far);
+  };
 
-  // 3-4. Layers in parallel: ownership, volume phase, dithering.
-  const auto t_volume = Clock::now();
+  // 3-4. Band by band, layers in parallel: ownership, volume phase, dithering. Each layer keeps
+  // its slice and ditherer across the bands, which come in row order.
+  parallel_for_each_index(0, static_cast<std::size_t>(k1 - k0), 1, [&](std::size_t q) {
+    Slice& slice = slices[q];
+    slice.k = k0 + static_cast<int>(q);
+    slice.width = g.nx;
+    slice.height = g.ny;
+    slice.material.resize(g.slice_voxels());
+  });
+  std::vector<Ditherer> ditherers;
+  ditherers.reserve(static_cast<std::size_t>(k1 - k0));
+  for (int k = k0; k < k1; ++k) ditherers.emplace_back(g.nx, g.ny, D);
   std::atomic<std::uint64_t> shape_voxels{0}, fablet_voxels{0}, support_voxels{0};
+  const auto layer_grain = static_cast<std::size_t>(layer_run(k1 - k0));
+  const int band_rows = std::max(1, std::min(plan.band_rows, g.ny));
+  for (int ja = 0; ja < g.ny; ja += band_rows) {
+    const int jb = std::min(g.ny, ja + band_rows);
+    if (ja > 0) ++stamp;
+    for (Active& act : active) {
+      if (act.shape->plan.surface_phase) prepare_band(act, ja, jb);
+    }
+    const auto t_far = Clock::now();
+    for (Active& act : active) prepare_far(act);
+    stats.index_s += seconds_since(t_far);
+    const auto t_volume = Clock::now();
+    // Each task takes a run of layers and walks it row by row, every layer of the run at each row:
+    // neighbouring layers ask about the same stretch of surface, which then stays in the caches
+    // (layer by layer, every layer would stream the whole band's hierarchy from memory again). Each
+    // layer keeps its own ditherer, so the output is the same whatever the grouping.
+    parallel_for(
+        static_cast<std::size_t>(k0), static_cast<std::size_t>(k1), layer_grain, [&](std::size_t lo, std::size_t hi) {
+          const std::size_t L = hi - lo;  // layers of this run; layer l is k = lo + l
+          const std::size_t nx = static_cast<std::size_t>(g.nx);
+          Ditherer* run_ditherers = ditherers.data() + (lo - static_cast<std::size_t>(k0));
+          // Per layer of the run: the row's weights and owners, the voxels touched.
+          std::vector<float> weights(L * nx * D, 0.0f);
+          std::vector<std::int16_t> owner(L * nx, -1);
+          std::vector<std::vector<int>> touched(L);
+          // owned[a * L + l]: the x of the voxels shape a owns in layer l's row, ascending.
+          std::vector<std::vector<int>> owned(active.size() * L);
+          std::vector<std::unique_ptr<openfl::BatchExecutor>> executors(active.size());
+          std::vector<float> px, py, pz, out;
+          std::vector<std::uint32_t> lane_voxel;  // l * nx + x of each lane of a batch
+          std::vector<std::size_t> cursor(L);
+          std::uint64_t n_shape = 0, n_fablet = 0, n_support = 0;
+          for (int j = ja; j < jb; ++j) {
+            // Ownership: the highest-priority shape whose runs hold the voxel. Each column's runs are
+            // read once for all the layers of the run; each layer's lists stay in x order.
+            for (std::size_t l = 0; l < L; ++l) touched[l].clear();
+            for (std::size_t a = 0; a < active.size(); ++a) {
+              for (std::size_t l = 0; l < L; ++l) owned[a * L + l].clear();
+              const Active& act = active[a];
+              const ShapePlan& p = act.shape->plan;
+              const int kb = std::max(static_cast<int>(lo), act.k0), ke = std::min(static_cast<int>(hi), act.k1);
+              if (kb >= ke || j < act.row0 || j >= act.row0 + act.runs.ny) continue;
+              for (int ii = 0; ii < act.runs.nx; ++ii) {
+                const int i = p.i0 + ii;
+                for (const LayerRun& r : act.runs.column(ii, j - act.row0)) {
+                  if (r.begin >= ke) break;
+                  for (int k = std::max(r.begin, kb); k < std::min(r.end, ke); ++k) {
+                    const std::size_t l = static_cast<std::size_t>(k) - lo;
+                    std::int16_t& own = owner[l * nx + static_cast<std::size_t>(i)];
+                    if (own >= 0) continue;
+                    own = static_cast<std::int16_t>(a);
+                    owned[a * L + l].push_back(i);
+                    touched[l].push_back(i);
+                  }
+                }
+              }
+            }
+            // Volume phase per shape over the voxels it owns in this row of every layer of the run,
+            // as one batch in tiles of kVolumeTile voxels along x, each tile through all the layers
+            // before the next. Consecutive lanes are then a voxel apart and their surface searches
+            // walk nearly the same nodes while those are still in the first-level cache.
+            const float y = static_cast<float>(g.origin.y + (j + 0.5) * g.dy);
+            for (std::size_t a = 0; a < active.size(); ++a) {
+              Shape& s = *active[a].shape;
+              std::size_t n = 0;
+              for (std::size_t l = 0; l < L; ++l) n += owned[a * L + l].size();
+              if (n == 0) continue;
+              n_shape += n;
+              if (!s.program) {
+                const int m = s.dither_slots[0];
+                for (std::size_t l = 0; l < L; ++l) {
+                  for (int i : owned[a * L + l]) weights[(l * nx + static_cast<std::size_t>(i)) * D + m] = 1.0f;
+                }
+                continue;
+              }
+              px.resize(n);
+              py.assign(n, y);
+              pz.resize(n);
+              lane_voxel.resize(n);
+              std::fill(cursor.begin(), cursor.end(), 0);
+              std::size_t q = 0;
+              for (int tile_end = kVolumeTile; q < n; tile_end += kVolumeTile) {
+                for (std::size_t l = 0; l < L; ++l) {
+                  const std::vector<int>& xs = owned[a * L + l];
+                  const float z = static_cast<float>(g.origin.z + (static_cast<double>(lo + l) + 0.5) * g.dz);
+                  for (std::size_t& c = cursor[l]; c < xs.size() && xs[c] < tile_end; ++c, ++q) {
+                    px[q] = static_cast<float>(g.origin.x + (xs[c] + 0.5) * g.dx);
+                    pz[q] = z;
+                    lane_voxel[q] = static_cast<std::uint32_t>(l * nx + static_cast<std::size_t>(xs[c]));
+                  }
+                }
+              }
+              const int cols = s.volume->output_count;
+              out.resize(n * static_cast<std::size_t>(cols));
+              std::vector<float*> outs(static_cast<std::size_t>(cols));
+              for (int c = 0; c < cols; ++c)
+                outs[static_cast<std::size_t>(c)] = out.data() + static_cast<std::size_t>(c) * n;
+              const float* ins[3] = {px.data(), py.data(), pz.data()};
+              if (!executors[a]) executors[a] = std::make_unique<openfl::BatchExecutor>(s.volume);
+              executors[a]->run(*s.host, n, ins, outs.data());
+              n_fablet += n;
+              for (q = 0; q < n; ++q) {
+                float* w = weights.data() + static_cast<std::size_t>(lane_voxel[q]) * D;
+                for (int c = 0; c < cols; ++c)
+                  w[s.dither_slots[static_cast<std::size_t>(c)]] += outs[static_cast<std::size_t>(c)][q];
+              }
+            }
+            for (std::size_t l = 0; l < L; ++l) {
+              const int k = static_cast<int>(lo + l);
+              Slice& slice = slices[static_cast<std::size_t>(k - k0)];
+              std::uint8_t* row_out = slice.material.data() + static_cast<std::size_t>(j) * g.nx;
+              float* row_weights = weights.data() + l * nx * D;
+              std::int16_t* own = owner.data() + l * nx;
+              std::vector<int>& touch = touched[l];
+              // Support: void voxels below the z-buffer.
+              if (plan.support >= 0) {
+                const std::int32_t* tops =
+                    support_top.data() + static_cast<std::size_t>(j / kSupportBlock) * support_bx;
+                for (int i = 0; i < g.nx; ++i) {
+                  if (k >= tops[i / kSupportBlock]) continue;
+                  float* w = row_weights + static_cast<std::size_t>(i) * D;
+                  bool is_void = true;
+                  if (own[i] >= 0) {
+                    float sum = 0;
+                    bool finite = true;
+                    for (int m = 0; m < D; ++m) {
+                      finite = finite && std::isfinite(w[m]);
+                      sum += std::max(w[m], 0.0f);
+                    }
+                    is_void = !finite || !(sum > 0);
+                    if (is_void) std::fill(w, w + D, 0.0f);
+                  } else {
+                    touch.push_back(i);
+                  }
+                  if (is_void) {
+                    w[dithered_support] = 1.0f;
+                    ++n_support;
+                  }
+                }
+              }
+              if (touch.empty()) {
+                run_ditherers[l].push_void_row(row_out);
+              } else {
+                run_ditherers[l].push_row(row_weights, row_out);
+                if (!identity) {
+                  for (int i = 0; i < g.nx; ++i) row_out[i] = to_material[row_out[i]];
+                }
+                if (touch.size() * 8 > nx) {  // most of the row: clear it all in one go
+                  std::fill_n(row_weights, nx * D, 0.0f);
+                  std::fill_n(own, nx, std::int16_t{-1});
+                } else {
+                  for (int i : touch) {
+                    for (int m = 0; m < D; ++m) row_weights[static_cast<std::size_t>(i) * D + m] = 0.0f;
+                    own[i] = -1;
+                  }
+                }
+              }
+            }
+          }
+          shape_voxels += n_shape;
+          fablet_voxels += n_fablet;
+          support_voxels += n_support;
+        });
+    stats.volume_s += seconds_since(t_volume);
+  }
+  // Material counts per layer run.
   std::vector<std::uint64_t> material_voxels(static_cast<std::size_t>(M), 0);
   std::mutex stats_mutex;
-  // Each task takes a run of layers and walks it row by row, every layer of the run at each row:
-  // neighbouring layers ask about the same stretch of surface, which then stays in the caches
-  // (layer by layer, every layer would stream the whole band's hierarchy from memory again). Each
-  // layer keeps its own ditherer, so the output is the same whatever the grouping.
-  const auto layer_grain = static_cast<std::size_t>(layer_run(k1 - k0));
-  parallel_for(
-      static_cast<std::size_t>(k0), static_cast<std::size_t>(k1), layer_grain, [&](std::size_t lo, std::size_t hi) {
-        const std::size_t L = hi - lo;  // layers of this run; layer l is k = lo + l
-        const std::size_t nx = static_cast<std::size_t>(g.nx);
-        std::vector<Ditherer> ditherers;
-        ditherers.reserve(L);
-        for (std::size_t l = 0; l < L; ++l) ditherers.emplace_back(g.nx, g.ny, D);
-        // Per layer of the run: the row's weights and owners, the voxels touched.
-        std::vector<float> weights(L * nx * D, 0.0f);
-        std::vector<std::int16_t> owner(L * nx, -1);
-        std::vector<std::vector<int>> touched(L);
-        // owned[a * L + l]: the x of the voxels shape a owns in layer l's row, ascending.
-        std::vector<std::vector<int>> owned(active.size() * L);
-        std::vector<std::unique_ptr<openfl::BatchExecutor>> executors(active.size());
-        std::vector<float> px, py, pz, out;
-        std::vector<std::uint32_t> lane_voxel;  // l * nx + x of each lane of a batch
-        std::vector<std::size_t> cursor(L);
-        std::uint64_t n_shape = 0, n_fablet = 0, n_support = 0;
-        std::vector<std::uint64_t> histogram(static_cast<std::size_t>(M) + 1, 0);
-        for (std::size_t kk = lo; kk < hi; ++kk) {
-          Slice& slice = slices[kk - static_cast<std::size_t>(k0)];
-          slice.k = static_cast<int>(kk);
-          slice.width = g.nx;
-          slice.height = g.ny;
-          slice.material.resize(g.slice_voxels());
-        }
-        for (int j = 0; j < g.ny; ++j) {
-          // Ownership: the highest-priority shape whose runs hold the voxel. Each column's runs are
-          // read once for all the layers of the run; each layer's lists stay in x order.
-          for (std::size_t l = 0; l < L; ++l) touched[l].clear();
-          for (std::size_t a = 0; a < active.size(); ++a) {
-            for (std::size_t l = 0; l < L; ++l) owned[a * L + l].clear();
-            const Active& act = active[a];
-            const ShapePlan& p = act.shape->plan;
-            const int kb = std::max(static_cast<int>(lo), act.k0), ke = std::min(static_cast<int>(hi), act.k1);
-            if (kb >= ke || j < p.j0 || j >= p.j1) continue;
-            for (int ii = 0; ii < act.runs.nx; ++ii) {
-              const int i = p.i0 + ii;
-              for (const LayerRun& r : act.runs.column(ii, j - p.j0)) {
-                if (r.begin >= ke) break;
-                for (int k = std::max(r.begin, kb); k < std::min(r.end, ke); ++k) {
-                  const std::size_t l = static_cast<std::size_t>(k) - lo;
-                  std::int16_t& own = owner[l * nx + static_cast<std::size_t>(i)];
-                  if (own >= 0) continue;
-                  own = static_cast<std::int16_t>(a);
-                  owned[a * L + l].push_back(i);
-                  touched[l].push_back(i);
-                }
-              }
-            }
-          }
-          // Volume phase per shape over the voxels it owns in this row of every layer of the run,
-          // as one batch in tiles of kVolumeTile voxels along x, each tile through all the layers
-          // before the next. Consecutive lanes are then a voxel apart and their surface searches
-          // walk nearly the same nodes while those are still in the first-level cache.
-          const float y = static_cast<float>(g.origin.y + (j + 0.5) * g.dy);
-          for (std::size_t a = 0; a < active.size(); ++a) {
-            Shape& s = *active[a].shape;
-            std::size_t n = 0;
-            for (std::size_t l = 0; l < L; ++l) n += owned[a * L + l].size();
-            if (n == 0) continue;
-            n_shape += n;
-            if (!s.program) {
-              const int m = s.dither_slots[0];
-              for (std::size_t l = 0; l < L; ++l) {
-                for (int i : owned[a * L + l]) weights[(l * nx + static_cast<std::size_t>(i)) * D + m] = 1.0f;
-              }
-              continue;
-            }
-            px.resize(n);
-            py.assign(n, y);
-            pz.resize(n);
-            lane_voxel.resize(n);
-            std::fill(cursor.begin(), cursor.end(), 0);
-            std::size_t q = 0;
-            for (int tile_end = kVolumeTile; q < n; tile_end += kVolumeTile) {
-              for (std::size_t l = 0; l < L; ++l) {
-                const std::vector<int>& xs = owned[a * L + l];
-                const float z = static_cast<float>(g.origin.z + (static_cast<double>(lo + l) + 0.5) * g.dz);
-                for (std::size_t& c = cursor[l]; c < xs.size() && xs[c] < tile_end; ++c, ++q) {
-                  px[q] = static_cast<float>(g.origin.x + (xs[c] + 0.5) * g.dx);
-                  pz[q] = z;
-                  lane_voxel[q] = static_cast<std::uint32_t>(l * nx + static_cast<std::size_t>(xs[c]));
-                }
-              }
-            }
-            const int cols = s.volume->output_count;
-            out.resize(n * static_cast<std::size_t>(cols));
-            std::vector<float*> outs(static_cast<std::size_t>(cols));
-            for (int c = 0; c < cols; ++c)
-              outs[static_cast<std::size_t>(c)] = out.data() + static_cast<std::size_t>(c) * n;
-            const float* ins[3] = {px.data(), py.data(), pz.data()};
-            if (!executors[a]) executors[a] = std::make_unique<openfl::BatchExecutor>(s.volume);
-            executors[a]->run(*s.host, n, ins, outs.data());
-            n_fablet += n;
-            for (q = 0; q < n; ++q) {
-              float* w = weights.data() + static_cast<std::size_t>(lane_voxel[q]) * D;
-              for (int c = 0; c < cols; ++c)
-                w[s.dither_slots[static_cast<std::size_t>(c)]] += outs[static_cast<std::size_t>(c)][q];
-            }
-          }
-          for (std::size_t l = 0; l < L; ++l) {
-            const int k = static_cast<int>(lo + l);
-            Slice& slice = slices[static_cast<std::size_t>(k - k0)];
-            std::uint8_t* row_out = slice.material.data() + static_cast<std::size_t>(j) * g.nx;
-            float* row_weights = weights.data() + l * nx * D;
-            std::int16_t* own = owner.data() + l * nx;
-            std::vector<int>& touch = touched[l];
-            // Support: void voxels below the z-buffer.
-            if (plan.support >= 0) {
-              const std::int32_t* tops = support_top.data() + static_cast<std::size_t>(j / kSupportBlock) * support_bx;
-              for (int i = 0; i < g.nx; ++i) {
-                if (k >= tops[i / kSupportBlock]) continue;
-                float* w = row_weights + static_cast<std::size_t>(i) * D;
-                bool is_void = true;
-                if (own[i] >= 0) {
-                  float sum = 0;
-                  bool finite = true;
-                  for (int m = 0; m < D; ++m) {
-                    finite = finite && std::isfinite(w[m]);
-                    sum += std::max(w[m], 0.0f);
-                  }
-                  is_void = !finite || !(sum > 0);
-                  if (is_void) std::fill(w, w + D, 0.0f);
-                } else {
-                  touch.push_back(i);
-                }
-                if (is_void) {
-                  w[dithered_support] = 1.0f;
-                  ++n_support;
-                }
-              }
-            }
-            if (touch.empty()) {
-              ditherers[l].push_void_row(row_out);
-            } else {
-              ditherers[l].push_row(row_weights, row_out);
-              if (!identity) {
-                for (int i = 0; i < g.nx; ++i) row_out[i] = to_material[row_out[i]];
-              }
-              if (touch.size() * 8 > nx) {  // most of the row: clear it all in one go
-                std::fill_n(row_weights, nx * D, 0.0f);
-                std::fill_n(own, nx, std::int16_t{-1});
-              } else {
-                for (int i : touch) {
-                  for (int m = 0; m < D; ++m) row_weights[static_cast<std::size_t>(i) * D + m] = 0.0f;
-                  own[i] = -1;
-                }
-              }
-            }
-          }
-        }
-        // Four interleaved counters: consecutive voxels mostly share a material, and one counter
-        // would make each increment wait for the previous one's store.
-        std::vector<std::uint64_t> partial(4 * histogram.size(), 0);
-        for (std::size_t kk = lo; kk < hi; ++kk) {
-          const std::vector<std::uint8_t>& mat = slices[kk - static_cast<std::size_t>(k0)].material;
-          const std::size_t n4 = mat.size() / 4 * 4;
-          for (std::size_t i = 0; i < n4; i += 4) {
-            ++partial[4 * mat[i]];
-            ++partial[4 * mat[i + 1] + 1];
-            ++partial[4 * mat[i + 2] + 2];
-            ++partial[4 * mat[i + 3] + 3];
-          }
-          for (std::size_t i = n4; i < mat.size(); ++i) ++partial[4 * mat[i]];
-        }
-        for (std::size_t v = 0; v < histogram.size(); ++v)
-          histogram[v] += partial[4 * v] + partial[4 * v + 1] + partial[4 * v + 2] + partial[4 * v + 3];
-        shape_voxels += n_shape;
-        fablet_voxels += n_fablet;
-        support_voxels += n_support;
-        std::lock_guard<std::mutex> lock(stats_mutex);
-        for (int m = 0; m < M; ++m)
-          material_voxels[static_cast<std::size_t>(m)] += histogram[static_cast<std::size_t>(m) + 1];
-      });
-  stats.volume_s += seconds_since(t_volume);
+  parallel_for(static_cast<std::size_t>(k0), static_cast<std::size_t>(k1), layer_grain,
+               [&](std::size_t lo, std::size_t hi) {
+                 std::vector<std::uint64_t> histogram(static_cast<std::size_t>(M) + 1, 0);
+                 // Four interleaved counters: consecutive voxels mostly share a material, and one counter
+                 // would make each increment wait for the previous one's store.
+                 std::vector<std::uint64_t> partial(4 * histogram.size(), 0);
+                 for (std::size_t kk = lo; kk < hi; ++kk) {
+                   const std::vector<std::uint8_t>& mat = slices[kk - static_cast<std::size_t>(k0)].material;
+                   const std::size_t n4 = mat.size() / 4 * 4;
+                   for (std::size_t i = 0; i < n4; i += 4) {
+                     ++partial[4 * mat[i]];
+                     ++partial[4 * mat[i + 1] + 1];
+                     ++partial[4 * mat[i + 2] + 2];
+                     ++partial[4 * mat[i + 3] + 3];
+                   }
+                   for (std::size_t i = n4; i < mat.size(); ++i) ++partial[4 * mat[i]];
+                 }
+                 for (std::size_t v = 0; v < histogram.size(); ++v)
+                   histogram[v] += partial[4 * v] + partial[4 * v + 1] + partial[4 * v + 2] + partial[4 * v + 3];
+                 std::lock_guard<std::mutex> lock(stats_mutex);
+                 for (int m = 0; m < M; ++m)
+                   material_voxels[static_cast<std::size_t>(m)] += histogram[static_cast<std::size_t>(m) + 1];
+               });
   stats.shape_voxels += shape_voxels;
   stats.fablet_voxels += fablet_voxels;
   stats.support_voxels += support_voxels;
@@ -995,16 +1203,8 @@ void VoxelJob::Impl::run_slab(int k0, int k1, std::vector<Slice>& slices, JobSta
       ++it;
     }
   }
-  if (cache_bytes > plan.cache_bytes) {
-    std::vector<std::pair<std::uint64_t, std::pair<int, int>>> by_age;
-    for (const auto& [key, e] : cache) by_age.push_back({e.last_use, key});
-    std::sort(by_age.begin(), by_age.end());
-    for (const auto& [use, key] : by_age) {
-      if (cache_bytes <= plan.cache_bytes) break;
-      cache_bytes -= cache.at(key).bytes;
-      cache.erase(key);
-    }
-  }
+  ++stamp;  // everything cached is older than the next band
+  evict(0);
   for (Shape& s : shapes) {
     if (s.plan.k1 <= k1) {  // done with this shape: free its state
       s.voxelizer.reset();
@@ -1039,13 +1239,12 @@ JobStats VoxelJob::run(std::span<SliceSink* const> sinks, RunContext& context,
   // The first slab is short so the first slice comes out soon; the rest use the planned height.
   const int first_height = std::min(plan.slab_layers, std::max(2, context.threads()));
   int k0 = 0, slab = 0;
-  std::uint64_t stamp = 0;
   const int slab_count = plan.slab_count + (first_height < plan.slab_layers ? 1 : 0);
   while (k0 < plan.grid.nz) {
     context.throw_if_cancelled();
     const int height = slab == 0 ? first_height : plan.slab_layers;
     const int k1 = std::min(plan.grid.nz, k0 + height);
-    context.run([&] { im.run_slab(k0, k1, slices, stats, ++stamp); });
+    context.run([&] { im.run_slab(k0, k1, slices, stats); });
     const auto t_sinks = Clock::now();
     for (int k = k0; k < k1; ++k) {
       for (SliceSink* sink : sinks) sink->write(slices[static_cast<std::size_t>(k - k0)]);
@@ -1066,13 +1265,14 @@ JobStats VoxelJob::run(std::span<SliceSink* const> sinks, RunContext& context,
       on_slab(p);
     }
   }
+  // The micropolygons are not needed any more: their memory goes to the sinks' writers.
+  im.cache.clear();
+  im.cache_bytes = 0;
   const auto t_finish = Clock::now();
   context.run([&] {  // sinks may write their files in parallel, within the job's threads
     for (SliceSink* sink : sinks) sink->finish();
   });
   stats.sinks_s += seconds_since(t_finish);
-  im.cache.clear();
-  im.cache_bytes = 0;
   stats.run_s = seconds_since(t0);
   return stats;
 }
@@ -1131,9 +1331,7 @@ std::unique_ptr<SliceSink> make_mesh_sink(fs::path folder, std::string base_name
 std::vector<std::unique_ptr<SliceSink>> make_output_sinks(const World& world, const fs::path& out_dir,
                                                           std::size_t memory_budget_bytes) {
   const std::size_t budget = memory_budget_bytes ? memory_budget_bytes : world.memory_budget_mb << 20;
-  // The meshes' in-memory part: a sixteenth of the budget, 4 to 64 MiB (more buys little: the
-  // writers read spilled meshes in order).
-  const std::size_t mesh_bytes = std::clamp(budget / 16, std::size_t{4} << 20, std::size_t{64} << 20);
+  const std::size_t mesh_bytes = mesh_sink_memory(budget);
   std::vector<std::unique_ptr<SliceSink>> sinks;
   const OutputSpec& o = world.output;
   if (!o.png.empty()) sinks.push_back(make_png_stack_sink(out_dir / o.png));

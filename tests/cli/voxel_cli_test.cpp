@@ -133,5 +133,46 @@ TEST(VoxelCli, PeakMemoryStaysWithinTheBudget) {
   EXPECT_GT(std::filesystem::file_size(dir / "out" / "v.raw"), 1000u);
 }
 
+// A flat part with a displaced, queried top, its whole surface within reach of every slab (whole
+// slabs peak at 100 MiB even one layer high, 165 MiB in one slab), under a 96 MiB budget: the
+// slabs are walked in bands of rows and the process stays under the budget.
+TEST(VoxelCli, FlatDisplacedPartStaysWithinTheBudgetInBandsOfRows) {
+  TempDir dir;
+  test::write_bytes(dir / "ink.fl", R"(fablet Ink {
+  uniform material core = "A";
+  uniform material ink = "B";
+  out vec2 tex;
+  out float top;
+  surface(vec3 P, vec3 N) -> vec3 {
+    tex = P.xy;
+    float up = step(0.5, N.z);
+    top = up;
+    return P + N * (up * 0.2 * (0.5 + 0.5 * sin(P.x * 3.0) * cos(P.y * 2.0)));
+  }
+  volume(vec3 P) -> mixture {
+    if (top > 0.5 && surface_distance() < 0.25) {
+      float s = step(0.5, fract(tex.x * 0.8 + tex.y * 0.3));
+      return mixture(ink, s, core, 1.0 - s);
+    }
+    return mixture(core, 1.0);
+  }
+})");
+  test::write_bytes(dir / "w.json", R"({"printer": {"name": "J", "x_dpi": 300, "y_dpi": 150, "layer_um": 54,
+    "build_volume_mm": [100, 100, 20],
+    "materials": [{"name": "A", "id": 1, "rgba": [250, 250, 250, 255]}, {"name": "B", "id": 2, "rgba": [10, 10, 10, 255]}]},
+  "meshes": {"plate": {"primitive": "box", "size": [20, 14, 1]}},
+  "shapes": [{"name": "p", "mesh": "plate", "fablet": "ink.fl", "surface_reach_mm": 0.3, "transform": {"translate": [30, 30, 1]}}],
+  "output": {"raw": "v.raw"}, "memory_budget_mb": 96})");
+  const test::CommandResult r =
+      test::run_fabforge({"-q", "voxel", (dir / "w.json").string(), "-o", (dir / "out").string()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_FALSE(contains(r.err, "warning")) << r.err;
+  const auto report = nlohmann::json::parse(test::read_bytes(dir / "out" / "report.json"));
+  EXPECT_LT(report["band_rows"].get<int>(), report["grid"]["ny"].get<int>());
+  EXPECT_GT(report["run"]["material_voxels"]["B"].get<double>(), 1000.0);
+  const double peak_mb = report["run"]["peak_rss_mb"].get<double>();
+  EXPECT_LT(peak_mb, 96.0) << "peak RSS " << peak_mb << " MiB";
+}
+
 }  // namespace
 }  // namespace fabforge

@@ -79,6 +79,10 @@ struct JobPlan {
   int first_layer = 0;          ///< printer layer of the grid's layer 0
   int slab_layers = 1;          ///< layers per slab
   int slab_count = 0;
+  /// Rows per band: a slab is walked in bands of this many rows, each tessellating and indexing
+  /// only the surface within reach of its rows, when the whole slab's surface would not fit the
+  /// budget (flat parts); grid.ny (one band) otherwise.
+  int band_rows = 0;
   std::size_t budget_bytes = 0;
   /// Estimated peak of the pipeline's own working memory: slabs of slices, per-shape column
   /// state, the micropolygon cache, the support z-buffer and per-thread rows (not the meshes a
