@@ -35,6 +35,12 @@
 ///   4. Each row's mixtures (mapped from the fablet's material slots to the printer table; a
 ///      support voxel is pure support) are dithered at once (dither.hpp), one Ditherer per layer.
 ///   5. The slab's slices go to every sink in layer order; nothing of the slab is kept.
+/// Bands of rows: when no slab height brings a slab's micropolygons under the budget (a flat part
+/// whose whole displaced face lies within reach of every slab), steps 2-4 run per band of
+/// JobPlan::band_rows rows: a band tessellates, voxelizes (on a window of the shape's columns,
+/// winding numbers carried per column) and indexes only the patches within reach of its rows
+/// (then grouped by cells in z and y, not by height), and each layer's ditherer carries on across
+/// the bands in row order. With exact queries the slices do not depend on the bands.
 ///
 /// Determinism: every voxel's mixture depends only on the world (never on batching, slab height
 /// or thread count), and dithering runs one layer at a time in a fixed order, so outputs are
