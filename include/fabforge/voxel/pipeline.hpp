@@ -40,7 +40,9 @@
 /// JobPlan::band_rows rows: a band tessellates, voxelizes (on a window of the shape's columns,
 /// winding numbers carried per column) and indexes only the patches within reach of its rows
 /// (then grouped by cells in z and y, not by height), and each layer's ditherer carries on across
-/// the bands in row order. With exact queries the slices do not depend on the bands.
+/// the bands in row order. With exact queries the slices do not depend on the bands, except
+/// through surface_normal(): a micropolygon vertex on a patch border takes its normal from its
+/// own patch only, and banded slabs group the patches differently.
 ///
 /// Determinism: every voxel's mixture depends only on the world (never on batching, slab height
 /// or thread count), and dithering runs one layer at a time in a fixed order, so outputs are
