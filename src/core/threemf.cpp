@@ -5,13 +5,13 @@
 
 #include <algorithm>
 #include <array>
-#include <span>
 #include <charconv>
 #include <cmath>
 #include <cstring>
 #include <limits>
 #include <memory>
 #include <set>
+#include <span>
 #include <system_error>
 #include <utility>
 

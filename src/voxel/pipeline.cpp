@@ -180,26 +180,44 @@ struct Patch {
   std::size_t micropolygons = 0;  // what tessellation will make: sum of n^2, n = max n_e per triangle
 };
 
-// Patches for banded slabs (PatchOrder::banded) group base triangles by cells of this size in z
-// and y (then along x), so that a band of rows needs only the patches near it.
+// Patches for banded slabs group base triangles by cells of this size in z and y (then along x),
+// so that a band of rows needs only the patches near it.
 constexpr double kBandPatchCellMm = 0.5;
 
-// The y-range a shape's patches must reach for rows [ja, jb) of the job grid (clipped to the
-// shape's rows): the column centres for the voxelizer (carry), those +- the query reach for the
-// index (band). The whole slab (no bands): unbounded, so the selection is the slab's alone.
-struct BandY {
-  double carry_lo = -kInf, carry_hi = kInf, query_lo = -kInf, query_hi = kInf;
+// The patches a shape needs for layers [k0, k1) of a slab and rows [ja, jb) of the job grid: those
+// reaching the voxelizer's range (carry: the centres of the shape's layers there, from the layer
+// below, whose winding numbers are carried, and of its rows there) and, for a shape with surface
+// queries, those within its reach of the slab and rows (query). One definition for the plan's
+// estimate and the slab loop. Rows covering all of the shape's leave y unbounded.
+struct PatchWindow {
+  double carry_z[2], query_z[2];
+  double carry_y[2] = {-kInf, kInf}, query_y[2] = {-kInf, kInf};
+  bool queries = false;
+  static bool meets(double lo, double hi, const double (&range)[2]) { return hi >= range[0] && lo <= range[1]; }
+  bool carry(const Patch& p) const { return meets(p.zmin, p.zmax, carry_z) && meets(p.ymin, p.ymax, carry_y); }
+  bool query(const Patch& p) const {
+    return queries && meets(p.zmin, p.zmax, query_z) && meets(p.ymin, p.ymax, query_y);
+  }
 };
-BandY band_y(const Grid& g, const ShapePlan& p, int ja, int jb, bool banded) {
-  BandY b;
-  if (!banded) return b;
-  const int a = std::max(ja, p.j0), e = std::min(jb, p.j1);
-  b.carry_lo = g.origin.y + (a + 0.5) * g.dy;
-  b.carry_hi = g.origin.y + (e - 0.5) * g.dy;
-  const double reach = p.surface_queries ? p.reach_mm : 0.0;
-  b.query_lo = b.carry_lo - reach;
-  b.query_hi = b.carry_hi + reach;
-  return b;
+PatchWindow patch_window(const Grid& g, const ShapePlan& p, int k0, int k1, int ja, int jb) {
+  PatchWindow w;
+  w.queries = p.surface_queries;
+  const int a = std::max(k0, p.k0), b = std::min(k1, p.k1);
+  w.carry_z[0] = g.origin.z + (a - 0.5) * g.dz;
+  w.carry_z[1] = g.origin.z + (b - 0.5) * g.dz;
+  const double reach = p.surface_queries ? p.reach_mm : -kInf;
+  const double z_lo = g.origin.z + (k0 + 0.5) * g.dz, z_hi = g.origin.z + (k1 - 0.5) * g.dz;
+  w.query_z[0] = z_lo - 0.5 * g.dz - reach;
+  w.query_z[1] = z_hi + 0.5 * g.dz + reach;
+  if (ja > p.j0 || jb < p.j1) {
+    const int r0 = std::max(ja, p.j0), r1 = std::min(jb, p.j1);
+    w.carry_y[0] = g.origin.y + (r0 + 0.5) * g.dy;
+    w.carry_y[1] = g.origin.y + (r1 - 0.5) * g.dy;
+    const double y_reach = p.surface_queries ? p.reach_mm : 0.0;
+    w.query_y[0] = w.carry_y[0] - y_reach;
+    w.query_y[1] = w.carry_y[1] + y_reach;
+  }
+  return w;
 }
 
 // Resident bytes per micropolygon while a slab uses it (out columns add 4 bytes per vertex,
@@ -386,6 +404,7 @@ void VoxelJob::Impl::setup(RunContext* context) {
   std::stable_sort(shapes.begin(), shapes.end(),
                    [](const Shape& a, const Shape& b) { return a.plan.priority > b.plan.priority; });
   make_plan();
+  for (Shape& s : shapes) s.boxes = {};  // only needed to group the patches
   build_support();
   setup_s = seconds_since(t0);
 }
@@ -507,15 +526,14 @@ void VoxelJob::Impl::make_plan() {
   const std::size_t support_cells = static_cast<std::size_t>((g.nx + kSupportBlock - 1) / kSupportBlock) *
                                     ((g.ny + kSupportBlock - 1) / kSupportBlock);
   fixed += support_cells * sizeof(std::int32_t);
-  // Per thread, for each layer of its run: a row of weights and a ditherer's two rows of errors
-  // over the dithered materials, a row of owners and ownership lists, and the volume batch's lanes
-  // (position, voxel, outputs) for the row.
+  // Per thread, for each layer of its run: a row of weights over the dithered materials, a row of
+  // owners and ownership lists, and the volume batch's lanes (position, voxel, outputs) for the
+  // row; per slab layer, its ditherer's two rows of errors (kept across the slab's bands).
   const std::size_t materials = dithered.size();
   std::size_t outputs = 1;
   for (const Shape& s : shapes) {
     if (s.volume) outputs = std::max(outputs, static_cast<std::size_t>(s.volume->output_count));
   }
-  // Per slab layer: its ditherer's two rows of errors (kept across the slab's bands).
   auto threads_bytes = [&](int layers) {
     const auto run = static_cast<std::size_t>(layer_run(layers));
     const std::size_t per_thread =
@@ -534,29 +552,26 @@ void VoxelJob::Impl::make_plan() {
   // Micropolygon memory of the busiest slab (or band of rows of a slab) for a slab height and
   // band: the patches each needs (carry range and query band, as run_slab picks them), priced per
   // micropolygon.
-  auto micro_peak = [&](int layers, int rows, double& cache_part, double& transient_part) {
-    cache_part = transient_part = 0;
-    const bool banded = rows < g.ny;
+  // What a slab height and band need: the busiest slab's (or band's) micropolygons in the cache and
+  // in the voxelizer, and all of it in bytes.
+  struct Need {
+    double cache = 0, transient = 0, bytes = kInf;
+  };
+  auto need_for = [&](int layers, int rows) {
+    Need need;
     for (int s0 = 0; s0 < g.nz; s0 += layers) {
       const int s1 = std::min(g.nz, s0 + layers);
       for (int ja = 0; ja < g.ny; ja += rows) {
         const int jb = std::min(g.ny, ja + rows);
         double cache_now = 0, transient_now = 0;
         for (const Shape& s : shapes) {
-          if (!s.plan.surface_phase || s.plan.k1 <= s0 || s.plan.k0 >= s1) continue;
-          if (banded && (s.plan.j1 <= ja || s.plan.j0 >= jb)) continue;
-          const int a = std::max(s0, s.plan.k0), b = std::min(s1, s.plan.k1);
-          const double carry_lo = g.origin.z + (a - 0.5) * g.dz, carry_hi = g.origin.z + (b - 0.5) * g.dz;
-          const double reach = s.plan.surface_queries ? s.plan.reach_mm : -kInf;
-          const double band_lo = g.origin.z + s0 * g.dz - reach, band_hi = g.origin.z + s1 * g.dz + reach;
-          const BandY y = band_y(g, s.plan, ja, jb, banded);
+          if (!s.plan.surface_phase || s.plan.k1 <= s0 || s.plan.k0 >= s1 || s.plan.j1 <= ja || s.plan.j0 >= jb)
+            continue;
+          const PatchWindow window = patch_window(g, s.plan, s0, s1, ja, jb);
           const int outs = s.program->out_columns();
           for (const Patch& patch : s.patches) {
-            const bool carry = patch.zmax >= carry_lo && patch.zmin <= carry_hi && patch.ymax >= y.carry_lo &&
-                               patch.ymin <= y.carry_hi;
-            const bool band = s.plan.surface_queries && patch.zmax >= band_lo && patch.zmin <= band_hi &&
-                              patch.ymax >= y.query_lo && patch.ymin <= y.query_hi;
-            if (!carry && !band) continue;
+            const bool carry = window.carry(patch);
+            if (!carry && !window.query(patch)) continue;
             cache_now +=
                 static_cast<double>(patch.micropolygons) * cache_bytes_per_micropolygon(outs, s.plan.surface_queries);
             // Only the carried patches pass through the voxelizer.
@@ -564,25 +579,25 @@ void VoxelJob::Impl::make_plan() {
               transient_now += static_cast<double>(patch.micropolygons) * transient_bytes_per_micropolygon(outs);
           }
         }
-        cache_part = std::max(cache_part, cache_now);
-        transient_part = std::max(transient_part, transient_now);
+        need.cache = std::max(need.cache, cache_now);
+        need.transient = std::max(need.transient, transient_now);
       }
     }
-  };
-  auto need_for = [&](int layers, int rows, double& cache_part, double& transient_part) {
-    micro_peak(layers, rows, cache_part, transient_part);
-    return static_cast<double>(fixed + threads_bytes(layers)) + static_cast<double>(slice) * layers +
-           1.25 * cache_part + transient_part;
+    need.bytes = static_cast<double>(fixed + threads_bytes(layers)) + static_cast<double>(slice) * layers +
+                 1.25 * need.cache + need.transient;
+    return need;
   };
   auto next_layers = [](int layers) { return layers > 8 ? layers * 3 / 4 : layers - 1; };
   // The tallest slab (up to max_slab_layers) whose slices and micropolygons fit the budget.
   const int max_layers = std::max(1, std::min(options.max_slab_layers, g.nz));
-  double cache_part = 0, transient_part = 0;
+  const auto budget = static_cast<double>(plan.budget_bytes);
+  Need chosen;
   plan.slab_layers = 1;
   plan.band_rows = g.ny;
   bool fits = false;
   for (int layers = max_layers; layers >= 1; layers = next_layers(layers)) {
-    fits = need_for(layers, g.ny, cache_part, transient_part) <= static_cast<double>(plan.budget_bytes);
+    chosen = need_for(layers, g.ny);
+    fits = chosen.bytes <= budget;
     if (fits || layers == 1) {
       plan.slab_layers = layers;
       break;
@@ -601,31 +616,27 @@ void VoxelJob::Impl::make_plan() {
     }
     auto next_rows = [](int rows) { return std::max(kMinBandRows, rows * 3 / 4); };
     // None fits: the least memory (the taller slab, then more rows, on a tie).
-    int best_layers = 1, best_rows = kMinBandRows;
-    double best_need = kInf;
+    plan.slab_layers = 1;
+    plan.band_rows = kMinBandRows;
+    chosen = Need{};
     bool banded_fits = false;
     for (int layers = max_layers; layers >= 1 && !banded_fits; layers = next_layers(layers)) {
       // Slices alone over the budget: no band helps at this height.
-      if (static_cast<double>(fixed + threads_bytes(layers)) + static_cast<double>(slice) * layers >
-          static_cast<double>(plan.budget_bytes))
-        continue;
+      if (static_cast<double>(fixed + threads_bytes(layers)) + static_cast<double>(slice) * layers > budget) continue;
       for (int rows = next_rows(g.ny);; rows = next_rows(rows)) {
-        const double need = need_for(layers, rows, cache_part, transient_part);
-        banded_fits = need <= static_cast<double>(plan.budget_bytes);
-        if (banded_fits || need < best_need) {
-          best_need = need;
-          best_layers = layers;
-          best_rows = rows;
+        const Need need = need_for(layers, rows);
+        banded_fits = need.bytes <= budget;
+        if (banded_fits || need.bytes < chosen.bytes) {
+          chosen = need;
+          plan.slab_layers = layers;
+          plan.band_rows = rows;
         }
         if (banded_fits || rows == kMinBandRows) break;
       }
     }
-    plan.slab_layers = best_layers;
-    plan.band_rows = best_rows;
-    need_for(best_layers, best_rows, cache_part, transient_part);
-  } else {
-    need_for(plan.slab_layers, g.ny, cache_part, transient_part);
+    if (!(chosen.bytes < kInf)) chosen = need_for(plan.slab_layers, plan.band_rows);  // every height over on slices
   }
+  const double cache_part = chosen.cache, transient_part = chosen.transient;
   // The cache holds the busiest slab's patches with a quarter to spare for reuse across slabs.
   plan.cache_bytes = cache_part > 0 ? std::max<std::size_t>(static_cast<std::size_t>(1.25 * cache_part), 16u << 20) : 0;
   plan.slab_count = (g.nz + plan.slab_layers - 1) / plan.slab_layers;
@@ -708,7 +719,6 @@ void VoxelJob::Impl::run_slab(int k0, int k1, std::vector<Slice>& slices, JobSta
     to_material[static_cast<std::size_t>(d) + 1] = static_cast<std::uint8_t>(dithered[static_cast<std::size_t>(d)] + 1);
     identity = identity && dithered[static_cast<std::size_t>(d)] == d;
   }
-  const double z_lo = g.origin.z + (k0 + 0.5) * g.dz, z_hi = g.origin.z + (k1 - 0.5) * g.dz;
 
   // 1-2. Working set and each shape's solid inside the slab.
   struct Active {
@@ -718,15 +728,74 @@ void VoxelJob::Impl::run_slab(int k0, int k1, std::vector<Slice>& slices, JobSta
     int row0 = 0;                         // job-grid row of runs' row 0 (runs cover runs.ny rows)
     std::unique_ptr<SurfaceIndex> index;  // per-band index (surface phase)
     FarBlocks far;
-    bool far_ready = false;
   };
   std::vector<Active> active;
   for (Shape& s : shapes) {
     const int a = std::max(k0, s.plan.k0), b = std::min(k1, s.plan.k1);
     if (a >= b || s.grid.nx == 0 || s.grid.ny == 0) continue;
-    active.push_back(Active{&s, a, b, {}, s.plan.j0, nullptr, {}, false});
+    active.push_back(Active{&s, a, b, {}, s.plan.j0, nullptr, {}});
   }
-  ++stamp;
+  // Far blocks of a querying shape with a finite reach (skip the search for deep voxels), over the
+  // rows its runs hold; made with the runs and the index.
+  auto prepare_far = [&](Active& act) {
+    Shape& s = *act.shape;
+    const SurfaceIndex* index = s.plan.surface_phase ? act.index.get() : s.base_index.get();
+    if (!s.plan.surface_queries || index == nullptr || !std::isfinite(s.plan.reach_mm) || act.runs.ny == 0) return;
+    const auto t_far = Clock::now();
+    FarBlocks& fb = act.far;
+    fb.size = {kFarBlock[0] * g.dx, kFarBlock[1] * g.dy, kFarBlock[2] * g.dz};
+    fb.inv_size = {1.0 / fb.size.x, 1.0 / fb.size.y, 1.0 / fb.size.z};
+    fb.origin = {s.grid.origin.x, s.grid.origin.y + (act.row0 - s.plan.j0) * g.dy, g.origin.z + act.k0 * g.dz};
+    fb.nx = (act.runs.nx + kFarBlock[0] - 1) / kFarBlock[0];
+    fb.ny = (act.runs.ny + kFarBlock[1] - 1) / kFarBlock[1];
+    fb.nz = (act.k1 - act.k0 + kFarBlock[2] - 1) / kFarBlock[2];
+    const std::size_t nb = static_cast<std::size_t>(fb.nx) * fb.ny * fb.nz;
+    // Only blocks holding inside voxels are worth a query (the volume phase asks at those);
+    // the others get distance 0, "never far", which is true of any point.
+    std::vector<std::uint8_t> used(nb, 0);
+    for (int j = 0; j < act.runs.ny; ++j) {
+      for (int i = 0; i < act.runs.nx; ++i) {
+        for (const LayerRun& r : act.runs.column(i, j)) {
+          for (int bz = (r.begin - act.k0) / kFarBlock[2]; bz <= (r.end - 1 - act.k0) / kFarBlock[2]; ++bz) {
+            used[(static_cast<std::size_t>(bz) * fb.ny + j / kFarBlock[1]) * fb.nx + i / kFarBlock[0]] = 1;
+          }
+        }
+      }
+    }
+    std::vector<std::size_t> block;
+    std::vector<float> cx, cy, cz;
+    for (int bz = 0; bz < fb.nz; ++bz) {
+      for (int by = 0; by < fb.ny; ++by) {
+        for (int bx = 0; bx < fb.nx; ++bx) {
+          const std::size_t b = (static_cast<std::size_t>(bz) * fb.ny + by) * fb.nx + bx;
+          if (!used[b]) continue;
+          block.push_back(b);
+          cx.push_back(fb.centre(0, bx));
+          cy.push_back(fb.centre(1, by));
+          cz.push_back(fb.centre(2, bz));
+        }
+      }
+    }
+    const double half_diagonal = 0.5 * std::sqrt(fb.size.x * fb.size.x + fb.size.y * fb.size.y + fb.size.z * fb.size.z);
+    // The centres' distances up to reach + half-diagonal (+ a margin for float rounding); a
+    // distance found with the query tolerance may be that much above the true one.
+    const float* xyz[3] = {cx.data(), cy.data(), cz.data()};
+    std::vector<float> found(block.size());
+    index->distance_within(block.size(), xyz, static_cast<float>((s.plan.reach_mm + half_diagonal) * (1 + 1e-5) + 1e-5),
+                           found.data());
+    const double tol = index->options().tolerance_mm;
+    fb.centre_distance.assign(nb, 0.0f);
+    for (std::size_t q = 0; q < block.size(); ++q) {
+      float d = found[q];
+      if (d < std::numeric_limits<float>::infinity())
+        d = static_cast<float>(std::max(0.0, (d - tol) * (1 - 1e-6) - 1e-6));
+      fb.centre_distance[block[q]] = d;
+    }
+    fb.reach = s.plan.reach_mm * (1 + 1e-5) + 1e-5;
+    s.host->set_index(index, &fb);
+    stats.index_s += seconds_since(t_far);
+  };
+
   // Shapes without a surface phase: the whole slab at once, from the base mesh indexed once.
   for (Active& act : active) {
     Shape& s = *act.shape;
@@ -753,35 +822,29 @@ void VoxelJob::Impl::run_slab(int k0, int k1, std::vector<Slice>& slices, JobSta
       }
       stats.index_s += seconds_since(t_index);
       if (s.host) s.host->set_index(s.base_index.get());
+      prepare_far(act);
     }
   }
   // Shapes with a surface phase, per band of rows [ja, jb) (the whole slab unless the plan bands
   // it): the patches reaching the voxelizer's range (carry mode) and the query band, tessellated
   // when not cached; the solid of the band's columns; the query index over the band.
-  const bool banded = plan.band_rows < g.ny;
   auto prepare_band = [&](Active& act, int ja, int jb) {
     Shape& s = *act.shape;
     act.runs = SlabRuns{};
     act.index.reset();
-    act.far_ready = false;
+    act.far = FarBlocks{};
     act.row0 = std::max(ja, s.plan.j0);
     const int r0 = act.row0 - s.plan.j0, r1 = std::min(jb, s.plan.j1) - s.plan.j0;
     s.host->set_index(nullptr);
     if (r0 >= r1) return;  // no row of the shape in this band
-    const double carry_lo = g.origin.z + (act.k0 - 0.5) * g.dz, carry_hi = g.origin.z + (act.k1 - 0.5) * g.dz;
-    const double reach = s.plan.surface_queries ? s.plan.reach_mm : -kInf;
-    const double band_lo = z_lo - 0.5 * g.dz - reach, band_hi = z_hi + 0.5 * g.dz + reach;
-    const BandY y = band_y(g, s.plan, ja, jb, banded);
+    const PatchWindow patch_range = patch_window(g, s.plan, k0, k1, ja, jb);
     std::vector<int> carry_patches, band_patches, missing;
     const int shape_id = static_cast<int>(&s - shapes.data());
     std::size_t incoming = 0;
     const double per_micro = cache_bytes_per_micropolygon(s.program->out_columns(), s.plan.surface_queries);
     for (int p = 0; p < static_cast<int>(s.patches.size()); ++p) {
       const Patch& patch = s.patches[static_cast<std::size_t>(p)];
-      const bool carry =
-          patch.zmax >= carry_lo && patch.zmin <= carry_hi && patch.ymax >= y.carry_lo && patch.ymin <= y.carry_hi;
-      const bool band = s.plan.surface_queries && patch.zmax >= band_lo && patch.zmin <= band_hi &&
-                        patch.ymax >= y.query_lo && patch.ymin <= y.query_hi;
+      const bool carry = patch_range.carry(patch), band = patch_range.query(patch);
       if (!carry && !band) continue;
       if (carry) carry_patches.push_back(p);
       if (band) band_patches.push_back(p);
@@ -844,7 +907,7 @@ void VoxelJob::Impl::run_slab(int k0, int k1, std::vector<Slice>& slices, JobSta
         keep[q].resize(sm.triangles.size());
         std::size_t kept = 0;
         for (std::size_t t = 0; t < sm.triangles.size(); ++t) {
-          keep[q][t] = reaches(sm, sm.triangles[t], carry_lo, carry_hi) ? 1 : 0;
+          keep[q][t] = reaches(sm, sm.triangles[t], patch_range.carry_z[0], patch_range.carry_z[1]) ? 1 : 0;
           kept += keep[q][t];
         }
         tfirst[q + 1] = kept;
@@ -876,21 +939,16 @@ void VoxelJob::Impl::run_slab(int k0, int k1, std::vector<Slice>& slices, JobSta
     window.ny = r1 - r0;
     const auto row_first = static_cast<std::ptrdiff_t>(static_cast<std::size_t>(r0) * s.grid.nx);
     const auto row_end = static_cast<std::ptrdiff_t>(static_cast<std::size_t>(r1) * s.grid.nx);
-    std::vector<std::int32_t> below;
-    if (banded) below.assign(s.winding.begin() + row_first, s.winding.begin() + row_end);
+    const std::vector<std::int32_t> below(s.winding.begin() + row_first, s.winding.begin() + row_end);
     SlabOptions so;
-    so.winding_below = banded ? &below : &s.winding;
+    so.winding_below = &below;
     so.keep_winding_top = true;
     {  // freed before the index is built
-      const MeshVoxelizer vox(micro, banded ? window : s.grid, Vec3d{0, 0, 0});
+      const MeshVoxelizer vox(micro, window, Vec3d{0, 0, 0});
       micro = Mesh{};
       act.runs = vox.voxelize(act.k0, act.k1, so);
     }
-    if (banded) {
-      std::copy(act.runs.winding_top.begin(), act.runs.winding_top.end(), s.winding.begin() + row_first);
-    } else {
-      s.winding = std::move(act.runs.winding_top);
-    }
+    std::copy(act.runs.winding_top.begin(), act.runs.winding_top.end(), s.winding.begin() + row_first);
     act.runs.winding_top = {};
     stats.voxelize_s += seconds_since(t_vox);
     // The query index over the band.
@@ -911,67 +969,7 @@ void VoxelJob::Impl::run_slab(int k0, int k1, std::vector<Slice>& slices, JobSta
     }
     stats.index_s += seconds_since(t_index);
     s.host->set_index(act.index.get());
-  };
-
-  // Far blocks of each querying shape with a finite reach (skips the search for deep voxels),
-  // over the rows its runs hold.
-  auto prepare_far = [&](Active& act) {
-    Shape& s = *act.shape;
-    if (act.far_ready) return;
-    act.far_ready = true;
-    const SurfaceIndex* index = s.plan.surface_phase ? act.index.get() : s.base_index.get();
-    if (!s.plan.surface_queries || index == nullptr || !std::isfinite(s.plan.reach_mm) || act.runs.ny == 0) return;
-    FarBlocks& fb = act.far;
-    fb.size = {kFarBlock[0] * g.dx, kFarBlock[1] * g.dy, kFarBlock[2] * g.dz};
-    fb.inv_size = {1.0 / fb.size.x, 1.0 / fb.size.y, 1.0 / fb.size.z};
-    fb.origin = {s.grid.origin.x, s.grid.origin.y + (act.row0 - s.plan.j0) * g.dy, g.origin.z + act.k0 * g.dz};
-    fb.nx = (act.runs.nx + kFarBlock[0] - 1) / kFarBlock[0];
-    fb.ny = (act.runs.ny + kFarBlock[1] - 1) / kFarBlock[1];
-    fb.nz = (act.k1 - act.k0 + kFarBlock[2] - 1) / kFarBlock[2];
-    const std::size_t nb = static_cast<std::size_t>(fb.nx) * fb.ny * fb.nz;
-    // Only blocks holding inside voxels are worth a query (the volume phase asks at those);
-    // the others get distance 0, "never far", which is true of any point.
-    std::vector<std::uint8_t> used(nb, 0);
-    for (int j = 0; j < act.runs.ny; ++j) {
-      for (int i = 0; i < act.runs.nx; ++i) {
-        for (const LayerRun& r : act.runs.column(i, j)) {
-          for (int bz = (r.begin - act.k0) / kFarBlock[2]; bz <= (r.end - 1 - act.k0) / kFarBlock[2]; ++bz) {
-            used[(static_cast<std::size_t>(bz) * fb.ny + j / kFarBlock[1]) * fb.nx + i / kFarBlock[0]] = 1;
-          }
-        }
-      }
-    }
-    std::vector<std::size_t> block;
-    std::vector<float> cx, cy, cz;
-    for (int bz = 0; bz < fb.nz; ++bz) {
-      for (int by = 0; by < fb.ny; ++by) {
-        for (int bx = 0; bx < fb.nx; ++bx) {
-          const std::size_t b = (static_cast<std::size_t>(bz) * fb.ny + by) * fb.nx + bx;
-          if (!used[b]) continue;
-          block.push_back(b);
-          cx.push_back(fb.centre(0, bx));
-          cy.push_back(fb.centre(1, by));
-          cz.push_back(fb.centre(2, bz));
-        }
-      }
-    }
-    const double half_diagonal = 0.5 * std::sqrt(fb.size.x * fb.size.x + fb.size.y * fb.size.y + fb.size.z * fb.size.z);
-    // The centres' distances up to reach + half-diagonal (+ a margin for float rounding); a
-    // distance found with the query tolerance may be that much above the true one.
-    const float* xyz[3] = {cx.data(), cy.data(), cz.data()};
-    std::vector<float> found(block.size());
-    index->distance_within(block.size(), xyz, static_cast<float>((s.plan.reach_mm + half_diagonal) * (1 + 1e-5) + 1e-5),
-                           found.data());
-    const double tol = index->options().tolerance_mm;
-    fb.centre_distance.assign(nb, 0.0f);
-    for (std::size_t q = 0; q < block.size(); ++q) {
-      float d = found[q];
-      if (d < std::numeric_limits<float>::infinity())
-        d = static_cast<float>(std::max(0.0, (d - tol) * (1 - 1e-6) - 1e-6));
-      fb.centre_distance[block[q]] = d;
-    }
-    fb.reach = s.plan.reach_mm * (1 + 1e-5) + 1e-5;
-    s.host->set_index(index, &fb);
+    prepare_far(act);
   };
 
   // 3-4. Band by band, layers in parallel: ownership, volume phase, dithering. Each layer keeps
@@ -989,15 +987,8 @@ void VoxelJob::Impl::run_slab(int k0, int k1, std::vector<Slice>& slices, JobSta
   std::atomic<std::uint64_t> shape_voxels{0}, fablet_voxels{0}, support_voxels{0};
   const auto layer_grain = static_cast<std::size_t>(layer_run(k1 - k0));
   const int band_rows = std::max(1, std::min(plan.band_rows, g.ny));
-  for (int ja = 0; ja < g.ny; ja += band_rows) {
-    const int jb = std::min(g.ny, ja + band_rows);
-    if (ja > 0) ++stamp;
-    for (Active& act : active) {
-      if (act.shape->plan.surface_phase) prepare_band(act, ja, jb);
-    }
-    const auto t_far = Clock::now();
-    for (Active& act : active) prepare_far(act);
-    stats.index_s += seconds_since(t_far);
+  // Rows [ja, jb) of every layer of the slab.
+  auto volume_rows = [&](int ja, int jb) {
     const auto t_volume = Clock::now();
     // Each task takes a run of layers and walks it row by row, every layer of the run at each row:
     // neighbouring layers ask about the same stretch of surface, which then stays in the caches
@@ -1151,6 +1142,14 @@ void VoxelJob::Impl::run_slab(int k0, int k1, std::vector<Slice>& slices, JobSta
           support_voxels += n_support;
         });
     stats.volume_s += seconds_since(t_volume);
+  };
+  for (int ja = 0; ja < g.ny; ja += band_rows) {
+    const int jb = std::min(g.ny, ja + band_rows);
+    ++stamp;
+    for (Active& act : active) {
+      if (act.shape->plan.surface_phase) prepare_band(act, ja, jb);
+    }
+    volume_rows(ja, jb);
   }
   // Material counts per layer run.
   std::vector<std::uint64_t> material_voxels(static_cast<std::size_t>(M), 0);

@@ -138,25 +138,7 @@ TEST(VoxelCli, PeakMemoryStaysWithinTheBudget) {
 // slabs are walked in bands of rows and the process stays under the budget.
 TEST(VoxelCli, FlatDisplacedPartStaysWithinTheBudgetInBandsOfRows) {
   TempDir dir;
-  test::write_bytes(dir / "ink.fl", R"(fablet Ink {
-  uniform material core = "A";
-  uniform material ink = "B";
-  out vec2 tex;
-  out float top;
-  surface(vec3 P, vec3 N) -> vec3 {
-    tex = P.xy;
-    float up = step(0.5, N.z);
-    top = up;
-    return P + N * (up * 0.2 * (0.5 + 0.5 * sin(P.x * 3.0) * cos(P.y * 2.0)));
-  }
-  volume(vec3 P) -> mixture {
-    if (top > 0.5 && surface_distance() < 0.25) {
-      float s = step(0.5, fract(tex.x * 0.8 + tex.y * 0.3));
-      return mixture(ink, s, core, 1.0 - s);
-    }
-    return mixture(core, 1.0);
-  }
-})");
+  test::write_bytes(dir / "ink.fl", test::read_bytes(test::source_dir() / "tests" / "data" / "ink_plate.fl"));
   test::write_bytes(dir / "w.json", R"({"printer": {"name": "J", "x_dpi": 300, "y_dpi": 150, "layer_um": 54,
     "build_volume_mm": [100, 100, 20],
     "materials": [{"name": "A", "id": 1, "rgba": [250, 250, 250, 255]}, {"name": "B", "id": 2, "rgba": [10, 10, 10, 255]}]},

@@ -318,26 +318,7 @@ TEST(Pipeline, OutputIsIdenticalForAnyThreadCountAndBudget) {
 // 1 and 2 threads still agree.
 TEST(Pipeline, FlatPartsAreWalkedInBandsOfRowsUnderASmallBudget) {
   TempDir dir;
-  test::write_bytes(dir / "ink.fl", R"(fablet Ink {
-  uniform material core = "A";
-  uniform material ink = "B";
-  out vec2 tex;
-  out float top;
-  surface(vec3 P, vec3 N) -> vec3 {
-    tex = P.xy;
-    float up = step(0.5, N.z);
-    top = up;
-    return P + N * (up * 0.2 * (0.5 + 0.5 * sin(P.x * 3.0) * cos(P.y * 2.0)));
-  }
-  volume(vec3 P) -> mixture {
-    if (top > 0.5 && surface_distance() < 0.25) {
-      float s = step(0.5, fract(tex.x * 0.8 + tex.y * 0.3));
-      return mixture(ink, s, core, 1.0 - s);
-    }
-    return mixture(core, 1.0);
-  }
-}
-)");
+  test::write_bytes(dir / "ink.fl", test::read_bytes(test::source_dir() / "tests" / "data" / "ink_plate.fl"));
   const std::string json = world_json(R"("plate": {"primitive": "box", "size": [12, 8, 1]})",
                                       R"({"name": "p", "mesh": "plate", "fablet": "ink.fl", "surface_reach_mm": 0.3,
                                           "transform": {"translate": [20, 20, 1]}})",
