@@ -187,6 +187,9 @@ class Builder {
   }
   std::uint32_t corner(std::uint32_t v);
   const EdgeInfo& edge(std::uint32_t a, std::uint32_t b);
+  /// The staggered rows of base triangle t (see add_rows' comment); false, with nothing added,
+  /// where they do not give a valid triangulation within the edge bounds (the lattice then does).
+  bool add_rows(std::uint32_t t, double margin);
   /// Output vertex of the point o (counted from `from`) of edge {from, to}.
   std::uint32_t edge_vertex(std::uint32_t from, std::uint32_t to, int o);
   /// Parameter o / segments from lo, bit-identical on both sides.
@@ -258,6 +261,210 @@ std::uint32_t Builder::edge_vertex(std::uint32_t from, std::uint32_t to, int o) 
   return e.first + static_cast<std::uint32_t>(from_lo) - 1;
 }
 
+// Staggered rows. The longest edge P0 P1 (length L; taken in the triangle's own cyclic order, so
+// the orientation is kept) is the base; the apex P2 lies at height H over it. Rows parallel to the
+// base at heights H r / m, m = ceil(H / (h sqrt(3) / 2)), hold the points of a staggered lattice:
+// spacing w = L / n_01 <= h along a row (the base's own points are row 0), odd rows shifted by
+// w / 2, so that inside the triangle micropolygons are near equilateral with edges <= h
+// (sqrt(w^2 / 4 + v^2) <= h for row spacing v). The barycentric lattice makes micropolygons
+// similar to the base triangle, all sized by its longest edge: 1.7x as many as equilateral ones
+// on half a quad, 2.2x on the creature's base mesh. Lattice points nearer than `margin` w to a
+// side are left out. Strip r, between rows r and r + 1, is triangulated by merging two chains,
+// both running left to right from S to T, taking the shorter diagonal at each step: row r, and
+// the left side's points up, row r + 1, the right side's points down. S and T are the side points
+// nearest in height to row r (the apex is row m). The boundary points are the edges' own, so the
+// result is crack-free next to any neighbour. Accepted only when every micropolygon keeps the
+// triangle's orientation and the areas add up to the triangle's (the chains bound each strip
+// once, so the micropolygons then tile it exactly), and the edges keep the lattice's bounds
+// (<= h between inner points, <= 1.5 h next to the boundary), and there are no more of them than
+// the lattice's; else nothing is added.
+constexpr double kRowHeight = 0.8660254037844386 * (1 - 1e-9);  // sqrt(3) / 2, rounding kept inside
+// Margins tried in turn before the lattice: the edges from a row's end to the side points are the
+// ones that can pass 1.5 h, and which margin keeps them inside depends on where the lattice falls.
+constexpr double kRowMargins[] = {0.3, 0.15, 0.45};
+
+bool Builder::add_rows(std::uint32_t t, double margin) {
+  const Triangle& tri = base_.mesh().triangles[t];
+  const Vec3d p[3] = {position(tri[0]), position(tri[1]), position(tri[2])};
+  int k = 0;
+  double longest2 = -1;
+  for (int e = 0; e < 3; ++e) {
+    const Vec3d d = p[(e + 1) % 3] - p[e];
+    if (dot(d, d) > longest2) {
+      longest2 = dot(d, d);
+      k = e;
+    }
+  }
+  const int i0 = k, i1 = (k + 1) % 3, i2 = (k + 2) % 3;
+  const std::uint32_t v0 = tri[static_cast<std::size_t>(i0)], v1 = tri[static_cast<std::size_t>(i1)],
+                      v2 = tri[static_cast<std::size_t>(i2)];
+  const double L = std::sqrt(longest2);
+  if (!(L > 0)) return false;
+  const Vec3d ux = (p[i1] - p[i0]) * (1.0 / L);
+  const Vec3d e02 = p[i2] - p[i0];
+  const double cx = dot(e02, ux);
+  const double H = length(e02 - ux * cx);
+  if (!(H > 1e-6 * L)) return false;
+  const double rows_needed = std::ceil(H / (kRowHeight * h_));
+  if (!(rows_needed <= kMaxSegments)) return false;
+  const int m = std::max(1, static_cast<int>(rows_needed));
+  const int nb = edge(v0, v1).segments, nr = edge(v1, v2).segments, nl = edge(v0, v2).segments;
+  const double w = L / nb;
+
+  struct Point {
+    double x, y;
+    std::uint32_t id;
+  };
+  auto base_point = [&](int o) { return Point{L * o / nb, 0.0, edge_vertex(v0, v1, o)}; };
+  auto right_point = [&](int o) { return Point{L + (cx - L) * o / nr, H * o / nr, edge_vertex(v1, v2, o)}; };
+  auto left_point = [&](int o) { return Point{cx * o / nl, H * o / nl, edge_vertex(v0, v2, o)}; };
+  // Inner rows 1 .. m - 1: lattice columns [k0, k0 + count), numbered from first.
+  const std::uint32_t first_inner = vertex_count_;
+  std::vector<int> row_k0(static_cast<std::size_t>(m) + 1, 0), row_count(static_cast<std::size_t>(m) + 1, 0);
+  std::vector<std::uint32_t> row_first(static_cast<std::size_t>(m) + 1, 0);
+  std::uint32_t inner = 0;
+  auto stagger = [](int r) { return (r & 1) != 0 ? 0.5 : 0.0; };
+  for (int r = 1; r < m; ++r) {
+    const double xl = cx * r / m, xr = L + (cx - L) * r / m;
+    const double lo = std::ceil((xl + margin * w) / w - stagger(r));
+    const double hi = std::floor((xr - margin * w) / w - stagger(r));
+    const auto ur = static_cast<std::size_t>(r);
+    row_first[ur] = inner;
+    if (!(hi >= lo)) continue;
+    if (hi - lo + 1 > 4.0 * kMaxSegments) return false;
+    row_k0[ur] = static_cast<int>(lo);
+    row_count[ur] = static_cast<int>(hi - lo) + 1;
+    inner += static_cast<std::uint32_t>(row_count[ur]);
+  }
+  if (inner > (kNone >> 2) - vertex_count_) return false;
+  auto inner_point = [&](int r, int q) {
+    const auto ur = static_cast<std::size_t>(r);
+    return Point{(row_k0[ur] + q + stagger(r)) * w, H * r / m, first_inner + row_first[ur] + static_cast<std::uint32_t>(q)};
+  };
+  // The side point nearest in height to row r (where the row meets the side, to half a segment).
+  auto nearest_side = [m](int r, int segments) { return static_cast<int>((2LL * r * segments + m) / (2LL * m)); };
+
+  const double limit_inner = h_ * (1 + 1e-9), limit_boundary = 1.5 * h_ * (1 + 1e-9);
+  const double min_area2 = 1e-12 * L * L;
+  std::vector<Triangle> local;
+  double area2 = 0;
+  bool ok = true;
+  auto orient = [](const Point& a, const Point& b, const Point& c) {
+    return (b.x - a.x) * (c.y - a.y) - (b.y - a.y) * (c.x - a.x);
+  };
+  auto too_long = [&](const Point& a, const Point& b) {
+    const double dx = a.x - b.x, dy = a.y - b.y;
+    const double limit = a.id >= first_inner && b.id >= first_inner ? limit_inner : limit_boundary;
+    return dx * dx + dy * dy > limit * limit;
+  };
+  auto emit = [&](const Point& a, const Point& b, const Point& c) {
+    if (a.id == b.id || b.id == c.id || c.id == a.id) return;
+    const double o = orient(a, b, c);
+    if (!(o > min_area2) || too_long(a, b) || too_long(b, c) || too_long(c, a)) ok = false;
+    area2 += o;
+    local.push_back({a.id, b.id, c.id});
+  };
+  auto dist2 = [](const Point& a, const Point& b) { return (a.x - b.x) * (a.x - b.x) + (a.y - b.y) * (a.y - b.y); };
+  std::vector<Point> c1, c2;
+  auto push = [](std::vector<Point>& chain, const Point& pt) {
+    if (chain.empty() || chain.back().id != pt.id) chain.push_back(pt);
+  };
+  auto push_row = [&](std::vector<Point>& chain, int r) {
+    if (r == 0) {
+      for (int o = 1; o < nb; ++o) push(chain, base_point(o));
+    } else if (r < m) {
+      for (int q = 0; q < row_count[static_cast<std::size_t>(r)]; ++q) push(chain, inner_point(r, q));
+    }
+  };
+  for (int r = 0; r < m && ok; ++r) {
+    const int l0 = nearest_side(r, nl), l1 = nearest_side(r + 1, nl);
+    const int r0 = nearest_side(r, nr), r1 = nearest_side(r + 1, nr);
+    c1.clear();
+    c2.clear();
+    push(c1, left_point(l0));
+    push_row(c1, r);
+    push(c1, right_point(r0));
+    for (int o = l0; o <= l1; ++o) push(c2, left_point(o));
+    push_row(c2, r + 1);
+    for (int o = r1; o >= r0; --o) push(c2, right_point(o));
+    std::size_t i = 0, j = 0;
+    const std::size_t n1 = c1.size(), n2 = c2.size();
+    while (i + 1 < n1 || j + 1 < n2) {
+      bool first = j + 1 >= n2;
+      if (i + 1 < n1 && j + 1 < n2) {
+        first = dist2(c1[i + 1], c2[j]) <= dist2(c1[i], c2[j + 1]);
+        const bool good1 = orient(c1[i], c1[i + 1], c2[j]) > min_area2;
+        const bool good2 = orient(c1[i], c2[j + 1], c2[j]) > min_area2;
+        if (good1 != good2) first = good1;
+      }
+      if (first) {
+        emit(c1[i], c1[i + 1], c2[j]);
+        ++i;
+      } else {
+        emit(c1[i], c2[j + 1], c2[j]);
+        ++j;
+      }
+    }
+  }
+  if (!ok || std::abs(area2 - L * H) > 1e-9 * L * H) return false;
+  // Never more than the lattice's n^2 (n = max n_e), which the job plans memory with.
+  const auto n_max = static_cast<std::size_t>(std::max({nb, nl, nr}));
+  if (local.size() > n_max * n_max) return false;
+
+  // Accepted: the inner vertices, the micropolygons, then the lanes in 2x2 quads of the staggered
+  // lattice tiled at odd rows and even columns (points outside the kept ranges run as helpers).
+  const std::vector<double> r0 = row(tri[0]), r1 = row(tri[1]), r2 = row(tri[2]);
+  const double* rows[3] = {r0.data(), r1.data(), r2.data()};
+  const Vec3d n[3] = {to_double(base_.normals()[tri[0]]), to_double(base_.normals()[tri[1]]),
+                      to_double(base_.normals()[tri[2]])};
+  auto weights = [&](double x, double y, double* wt) {  // barycentric, in the order of tri
+    const double w2 = y / H, w1 = (x - cx * w2) / L;
+    wt[i0] = 1.0 - w1 - w2;
+    wt[i1] = w1;
+    wt[i2] = w2;
+  };
+  double wt[3];
+  for (int r = 1; r < m; ++r) {
+    for (int q = 0; q < row_count[static_cast<std::size_t>(r)]; ++q) {
+      const Point pt = inner_point(r, q);
+      weights(pt.x, pt.y, wt);
+      (void)new_vertex(normalized_or_zero(n[0] * wt[0] + n[1] * wt[1] + n[2] * wt[2]));
+    }
+  }
+  triangles_.insert(triangles_.end(), local.begin(), local.end());
+  base_triangle_.insert(base_triangle_.end(), local.size(), t);
+  std::vector<double> values(r0.size());
+  for (int ra = 1; ra < m; ra += 2) {
+    int lo = std::numeric_limits<int>::max(), hi = std::numeric_limits<int>::min();
+    for (int r = ra; r <= std::min(ra + 1, m - 1); ++r) {
+      const auto ur = static_cast<std::size_t>(r);
+      if (row_count[ur] == 0) continue;
+      lo = std::min(lo, row_k0[ur]);
+      hi = std::max(hi, row_k0[ur] + row_count[ur] - 1);
+    }
+    if (lo > hi) continue;
+    for (int k0 = lo - (lo & 1); k0 <= hi; k0 += 2) {
+      bool any = false;
+      std::uint32_t ids[4];
+      for (int q = 0; q < 4; ++q) {
+        const int kk = k0 + (q & 1), r = ra + (q >> 1);
+        const auto ur = static_cast<std::size_t>(r);
+        const bool kept = r < m && kk >= row_k0[ur] && kk < row_k0[ur] + row_count[ur];
+        ids[q] = kept ? inner_point(r, kk - row_k0[ur]).id : kNone;
+        any = any || kept;
+      }
+      if (!any) continue;
+      for (int q = 0; q < 4; ++q) {
+        const int kk = k0 + (q & 1), r = ra + (q >> 1);
+        weights((kk + stagger(r)) * w, H * r / m, wt);
+        interpolate(b_, 3, rows, wt, ids[q] != kNone, values.data());
+        lanes_.add(values.data(), ids[q]);
+      }
+    }
+  }
+  return true;
+}
+
 void Builder::add_triangle(std::uint32_t t) {
   const Triangle& tri = base_.mesh().triangles[t];
   const std::uint32_t a = tri[0], b = tri[1], c = tri[2];
@@ -266,8 +473,11 @@ void Builder::add_triangle(std::uint32_t t) {
   (void)corner(a);
   (void)corner(b);
   (void)corner(c);
-  const Vec3d pa = position(a), pb = position(b), pc = position(c);
   FABFORGE_CHECK(vertex_count_ < (kNone >> 2), "too many micropolygon vertices in one call");
+  for (double margin : kRowMargins) {
+    if (add_rows(t, margin)) return;
+  }
+  const Vec3d pa = position(a), pb = position(b), pc = position(c);
   auto snap = [](int i, int n, int segments) {  // nearest edge point to lattice parameter i / n
     return static_cast<int>((2LL * i * segments + n) / (2LL * n));
   };
