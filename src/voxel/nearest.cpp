@@ -126,11 +126,6 @@ Vec3f to_float(Vec3d v) { return {static_cast<float>(v.x), static_cast<float>(v.
 
 // ---- The hierarchy ----
 
-// Triangles per leaf. Few searches reach a leaf (0.34 per search on the creature: the previous
-// lane's triangle bounds most searches so tightly that nodes prune them); 8 rather than 4 halves
-// the nodes, so builds are cheaper and parts smaller (creature: cache peak 212 -> 152 MiB,
-// tessellate phase 0.9-1.1 -> 0.8-0.9 s, searches unchanged; 16 made the searches slower).
-constexpr std::uint32_t kLeafTriangles = 8;
 // A part enters the top level as its subtrees of about this many triangles (or fewer, deeper
 // down), so that the top level sorts pieces of surface, not whole parts: a part may be any shape
 // (a ring of micropolygons around a shape, for one), its subtrees are compact.
@@ -142,6 +137,7 @@ constexpr std::uint32_t kExactBoundsLimit = 256;
 constexpr int kMaxMiddleDepth = 24;
 constexpr std::int32_t kNoChild = std::numeric_limits<std::int32_t>::min();
 constexpr int kLeafCountBits = 4;  // a leaf child holds ~(first << 4 | count), count <= 15
+static_assert(SurfacePart::kMaxLeafTriangles < (1u << kLeafCountBits));
 constexpr float kFloatInf = std::numeric_limits<float>::infinity();
 
 // Four children's bounds, structure of arrays, in the hierarchy's local frame (mm from `origin`).
@@ -613,7 +609,11 @@ void validate_surface(const SurfaceMesh& mesh) {
 
 }  // namespace
 
-SurfacePart::SurfacePart(SurfaceMesh mesh) : impl_(std::make_unique<Impl>()) {
+SurfacePart::SurfacePart(SurfaceMesh mesh, std::uint32_t leaf_triangles) : impl_(std::make_unique<Impl>()) {
+  if (leaf_triangles < 1 || leaf_triangles > kMaxLeafTriangles) {
+    throw usage_error("surface part: " + std::to_string(leaf_triangles) + " triangles per leaf (1 to " +
+                      std::to_string(kMaxLeafTriangles) + " allowed)");
+  }
   validate_surface(mesh);
   Impl& im = *impl_;
   const std::size_t nt = mesh.triangles.size();
@@ -679,7 +679,7 @@ SurfacePart::SurfacePart(SurfaceMesh mesh) : impl_(std::make_unique<Impl>()) {
     }
     return finish_bounds(b, nf, plo, phi, plane);
   };
-  build_bvh(bvh, centroid, order, kLeafTriangles, bounds);
+  build_bvh(bvh, centroid, order, leaf_triangles, bounds);
   // Triangles in hierarchy order, so a leaf is a contiguous range.
   std::vector<Triangle> sorted(nt);
   im.original = order;

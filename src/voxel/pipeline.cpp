@@ -871,7 +871,7 @@ void VoxelJob::Impl::run_slab(int k0, int k1, std::vector<Slice>& slices, JobSta
         CacheEntry& e = made[q];
         e.last_use = stamp;
         if (s.plan.surface_queries && !mp.surface.triangles.empty()) {
-          e.part = std::make_shared<const SurfacePart>(std::move(mp.surface));
+          e.part = std::make_shared<const SurfacePart>(std::move(mp.surface), SurfacePart::kMicropolygonLeafTriangles);
           e.bytes = e.part->bytes();
         } else {
           e.micro = std::make_shared<const Micropolygons>(std::move(mp));

@@ -374,7 +374,8 @@ TEST(SurfaceIndex, BadInputGivesClearErrors) {
 
 // A torus split into bands by the bottom of each triangle, as the pipeline groups its patches:
 // every part is a ring around the hole (the case that defeats splits by count).
-std::vector<std::shared_ptr<const SurfacePart>> torus_parts(const Mesh& mesh, int bands, SurfaceMesh& concatenated) {
+std::vector<std::shared_ptr<const SurfacePart>> torus_parts(const Mesh& mesh, int bands, SurfaceMesh& concatenated,
+                                                           std::uint32_t leaf = SurfacePart::kLeafTriangles) {
   const SurfaceMesh whole = surface_from(mesh);
   std::vector<std::uint32_t> order(mesh.triangles.size());
   for (std::uint32_t t = 0; t < order.size(); ++t) order[t] = t;
@@ -397,17 +398,22 @@ std::vector<std::shared_ptr<const SurfacePart>> torus_parts(const Mesh& mesh, in
     concatenated.normals.insert(concatenated.normals.end(), part.normals.begin(), part.normals.end());
     concatenated.attributes.insert(concatenated.attributes.end(), part.attributes.begin(), part.attributes.end());
     for (const Triangle& t : part.triangles) concatenated.triangles.push_back({base + t[0], base + t[1], base + t[2]});
-    parts.push_back(std::make_shared<const SurfacePart>(std::move(part)));
+    parts.push_back(std::make_shared<const SurfacePart>(std::move(part), leaf));
   }
   return parts;
 }
 
+// Exact answers do not depend on the hierarchy: parts of any leaf size answer bit for bit as one
+// index over their union (ties go to the lowest triangle).
 TEST(SurfaceIndex, PartsAnswerLikeOneIndexOverTheirUnion) {
   TessellationOptions opt;
   opt.max_deviation_mm = 0.01;
   const Mesh mesh = torus_mesh(4.0, 1.0, opt);
+  for (std::uint32_t leaf : {1u, SurfacePart::kLeafTriangles, SurfacePart::kMicropolygonLeafTriangles,
+                             SurfacePart::kMaxLeafTriangles}) {
+  SCOPED_TRACE("leaf " + std::to_string(leaf));
   SurfaceMesh concatenated;
-  const auto parts = torus_parts(mesh, 9, concatenated);
+  const auto parts = torus_parts(mesh, 9, concatenated, leaf);
   SurfaceIndexOptions io;
   io.known_side = 1;
   const SurfaceIndex multi(parts, io);
@@ -430,6 +436,10 @@ TEST(SurfaceIndex, PartsAnswerLikeOneIndexOverTheirUnion) {
   for (std::size_t i = 0; i < pts.size(); i += 50) {
     const Vec3f p{pts.x[i], pts.y[i], pts.z[i]};
     EXPECT_EQ(multi.query_one(p).triangle, single.query_one(p).triangle) << i;
+  }
+  }
+  for (std::uint32_t bad : {0u, SurfacePart::kMaxLeafTriangles + 1}) {
+    EXPECT_THROW(SurfacePart(surface_from(mesh), bad), Error) << bad;
   }
 }
 
