@@ -375,7 +375,7 @@ TEST(SurfaceIndex, BadInputGivesClearErrors) {
 // A torus split into bands by the bottom of each triangle, as the pipeline groups its patches:
 // every part is a ring around the hole (the case that defeats splits by count).
 std::vector<std::shared_ptr<const SurfacePart>> torus_parts(const Mesh& mesh, int bands, SurfaceMesh& concatenated,
-                                                           std::uint32_t leaf = SurfacePart::kLeafTriangles) {
+                                                            std::uint32_t leaf = SurfacePart::kLeafTriangles) {
   const SurfaceMesh whole = surface_from(mesh);
   std::vector<std::uint32_t> order(mesh.triangles.size());
   for (std::uint32_t t = 0; t < order.size(); ++t) order[t] = t;
@@ -409,34 +409,34 @@ TEST(SurfaceIndex, PartsAnswerLikeOneIndexOverTheirUnion) {
   TessellationOptions opt;
   opt.max_deviation_mm = 0.01;
   const Mesh mesh = torus_mesh(4.0, 1.0, opt);
-  for (std::uint32_t leaf : {1u, SurfacePart::kLeafTriangles, SurfacePart::kMicropolygonLeafTriangles,
-                             SurfacePart::kMaxLeafTriangles}) {
-  SCOPED_TRACE("leaf " + std::to_string(leaf));
-  SurfaceMesh concatenated;
-  const auto parts = torus_parts(mesh, 9, concatenated, leaf);
-  SurfaceIndexOptions io;
-  io.known_side = 1;
-  const SurfaceIndex multi(parts, io);
-  const SurfaceIndex single(std::move(concatenated), io);
-  ASSERT_EQ(multi.triangle_count(), mesh.triangles.size());
-  ASSERT_EQ(single.triangle_count(), mesh.triangles.size());
-  Points pts = random_points(31, 6.0, 3000);
-  add_near_vertices(pts, mesh, 32, 0.3, 2000);
-  Columns a(9, pts.size()), b(9, pts.size());
-  const auto xyz = pts.xyz();
-  multi.query(pts.size(), xyz.data(), a.ptrs.data(), 9);
-  single.query(pts.size(), xyz.data(), b.ptrs.data(), 9);
-  for (std::size_t i = 0; i < pts.size(); ++i) {
-    const double ref = brute_distance(mesh, pts.at(i));
-    EXPECT_NEAR(a.data[0][i], ref, 1e-5 * ref + 1e-6) << i;
-    for (int c = 0; c < 9; ++c) {
-      EXPECT_EQ(std::memcmp(&a.data[c][i], &b.data[c][i], sizeof(float)), 0) << "lane " << i << " col " << c;
+  for (std::uint32_t leaf :
+       {1u, SurfacePart::kLeafTriangles, SurfacePart::kMicropolygonLeafTriangles, SurfacePart::kMaxLeafTriangles}) {
+    SCOPED_TRACE("leaf " + std::to_string(leaf));
+    SurfaceMesh concatenated;
+    const auto parts = torus_parts(mesh, 9, concatenated, leaf);
+    SurfaceIndexOptions io;
+    io.known_side = 1;
+    const SurfaceIndex multi(parts, io);
+    const SurfaceIndex single(std::move(concatenated), io);
+    ASSERT_EQ(multi.triangle_count(), mesh.triangles.size());
+    ASSERT_EQ(single.triangle_count(), mesh.triangles.size());
+    Points pts = random_points(31, 6.0, 3000);
+    add_near_vertices(pts, mesh, 32, 0.3, 2000);
+    Columns a(9, pts.size()), b(9, pts.size());
+    const auto xyz = pts.xyz();
+    multi.query(pts.size(), xyz.data(), a.ptrs.data(), 9);
+    single.query(pts.size(), xyz.data(), b.ptrs.data(), 9);
+    for (std::size_t i = 0; i < pts.size(); ++i) {
+      const double ref = brute_distance(mesh, pts.at(i));
+      EXPECT_NEAR(a.data[0][i], ref, 1e-5 * ref + 1e-6) << i;
+      for (int c = 0; c < 9; ++c) {
+        EXPECT_EQ(std::memcmp(&a.data[c][i], &b.data[c][i], sizeof(float)), 0) << "lane " << i << " col " << c;
+      }
     }
-  }
-  for (std::size_t i = 0; i < pts.size(); i += 50) {
-    const Vec3f p{pts.x[i], pts.y[i], pts.z[i]};
-    EXPECT_EQ(multi.query_one(p).triangle, single.query_one(p).triangle) << i;
-  }
+    for (std::size_t i = 0; i < pts.size(); i += 50) {
+      const Vec3f p{pts.x[i], pts.y[i], pts.z[i]};
+      EXPECT_EQ(multi.query_one(p).triangle, single.query_one(p).triangle) << i;
+    }
   }
   for (std::uint32_t bad : {0u, SurfacePart::kMaxLeafTriangles + 1}) {
     EXPECT_THROW(SurfacePart(surface_from(mesh), bad), Error) << bad;
