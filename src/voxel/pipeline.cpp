@@ -228,7 +228,7 @@ PatchWindow patch_window(const Grid& g, const ShapePlan& p, int k0, int k1, int 
 // hold a column centre. Micropolygons are half a column wide, so few do: measured 4.9% on the
 // creature benchmark and 1.8% on a flat plate; a quarter is allowed.
 double cache_bytes_per_micropolygon(int outs, bool indexed) {
-  return indexed ? kSurfacePartBytesPerTriangle + 2.2 * outs : 32 + 2.2 * outs;
+  return indexed ? kSurfacePartBytesPerTriangle + kSurfacePartBytesPerAttribute * outs : 32 + 2.2 * outs;
 }
 // The meshes' in-memory part in a `meshes` output (make_output_sinks): a sixteenth of the budget,
 // 4 to 64 MiB (more buys little: the writers read spilled meshes in order).

@@ -119,10 +119,12 @@ class SurfacePart {
   std::unique_ptr<Impl> impl_;
 };
 
-/// Resident bytes of a SurfacePart per triangle, for memory planning: measured 79 on the creature
-/// benchmark's micropolygons (welded, 0.53 vertices per triangle), rounded up; without attributes,
-/// each attribute column adds about 2.2 bytes per triangle.
-inline constexpr double kSurfacePartBytesPerTriangle = 85;
+/// Resident bytes of a micropolygon SurfacePart (kMicropolygonLeafTriangles per leaf) per
+/// triangle, without attributes, for memory planning: measured 54 on the lens plate's
+/// micropolygons and 60 on the creature's with two attribute columns (so about 3 bytes per
+/// column), rounded up. (With four triangles per leaf and the lattice tessellation it was 79.)
+inline constexpr double kSurfacePartBytesPerTriangle = 62;
+inline constexpr double kSurfacePartBytesPerAttribute = 3;
 
 /// Nearest-point index over a SurfaceMesh or over several SurfaceParts. Build once, query from any
 /// number of threads.
