@@ -177,7 +177,7 @@ struct Patch {
   std::vector<std::uint32_t> triangles;
   double zmin = kInf, zmax = -kInf;
   double ymin = kInf, ymax = -kInf;
-  std::size_t micropolygons = 0;  // what tessellation will make: sum of n^2, n = max n_e per triangle
+  std::size_t micropolygons = 0;  // at most what tessellation makes: n^2 per triangle, n = max n_e
 };
 
 // Patches for banded slabs group base triangles by cells of this size in z and y (then along x),
@@ -198,6 +198,8 @@ struct PatchWindow {
   bool query(const Patch& p) const {
     return queries && meets(p.zmin, p.zmax, query_z) && meets(p.ymin, p.ymax, query_y);
   }
+  // Wholly below both ranges (slabs go up: no later slab needs it).
+  bool below(const Patch& p) const { return p.zmax < carry_z[0] && (!queries || p.zmax < query_z[0]); }
 };
 PatchWindow patch_window(const Grid& g, const ShapePlan& p, int k0, int k1, int ja, int jb) {
   PatchWindow w;
@@ -305,9 +307,13 @@ struct VoxelJob::Impl {
   void form_patches(Shape& shape, bool banded) const;
   void build_support();
   void run_slab(int k0, int k1, std::vector<Slice>& slices, JobStats& stats);
-  // Drops the least recently used patches not used since `stamp` until `incoming` more bytes fit
-  // the cache's size.
-  void evict(std::size_t incoming);
+  // Drops the cached patches that `gone(key)` says nothing later needs, then the least recently
+  // used ones not used since `stamp` until `incoming` more bytes fit the cache's size.
+  template <class Gone>
+  void evict(std::size_t incoming, Gone&& gone);
+  void evict(std::size_t incoming) {
+    evict(incoming, [](const std::pair<int, int>&) { return false; });
+  }
   std::uint64_t stamp = 0;  // the cache's clock: one tick per band of rows of a slab
 };
 
@@ -685,20 +691,31 @@ void VoxelJob::Impl::build_support() {
   }
 }
 
-void VoxelJob::Impl::evict(std::size_t incoming) {
-  if (cache_bytes + incoming <= plan.cache_bytes) return;
-  std::vector<std::pair<std::uint64_t, std::pair<int, int>>> by_age;
-  for (const auto& [key, e] : cache) {
-    if (e.last_use < stamp) by_age.push_back({e.last_use, key});
-  }
-  std::sort(by_age.begin(), by_age.end());
+template <class Gone>
+void VoxelJob::Impl::evict(std::size_t incoming, Gone&& gone) {
   std::size_t freed = 0;
-  for (const auto& [use, key] : by_age) {
-    if (cache_bytes + incoming <= plan.cache_bytes) break;
-    const std::size_t bytes = cache.at(key).bytes;
-    cache_bytes -= bytes;
-    freed += bytes;
-    cache.erase(key);
+  for (auto it = cache.begin(); it != cache.end();) {
+    if (!gone(it->first)) {
+      ++it;
+      continue;
+    }
+    cache_bytes -= it->second.bytes;
+    freed += it->second.bytes;
+    it = cache.erase(it);
+  }
+  if (cache_bytes + incoming > plan.cache_bytes) {
+    std::vector<std::pair<std::uint64_t, std::pair<int, int>>> by_age;
+    for (const auto& [key, e] : cache) {
+      if (e.last_use < stamp) by_age.push_back({e.last_use, key});
+    }
+    std::sort(by_age.begin(), by_age.end());
+    for (const auto& [use, key] : by_age) {
+      if (cache_bytes + incoming <= plan.cache_bytes) break;
+      const std::size_t bytes = cache.at(key).bytes;
+      cache_bytes -= bytes;
+      freed += bytes;
+      cache.erase(key);
+    }
   }
 #if defined(__GLIBC__)
   // Patches are freed and made in every thread's malloc arena; without giving the freed pages
@@ -987,6 +1004,57 @@ void VoxelJob::Impl::run_slab(int k0, int k1, std::vector<Slice>& slices, JobSta
   std::atomic<std::uint64_t> shape_voxels{0}, fablet_voxels{0}, support_voxels{0};
   const auto layer_grain = static_cast<std::size_t>(layer_run(k1 - k0));
   const int band_rows = std::max(1, std::min(plan.band_rows, g.ny));
+  // Row j of layer k once its volume phase is done: support for the void voxels below the
+  // z-buffer, dithering into the slice, then the row's weights and owners cleared for the next row
+  // (`touch`: the voxels owned or given support). Returns the support voxels.
+  auto finish_row = [&](Ditherer& ditherer, int k, int j, float* row_weights, std::int16_t* own,
+                        std::vector<int>& touch) {
+    const auto nx = static_cast<std::size_t>(g.nx);
+    std::uint8_t* row_out = slices[static_cast<std::size_t>(k - k0)].material.data() + static_cast<std::size_t>(j) * nx;
+    std::uint64_t n_support = 0;
+    if (plan.support >= 0) {
+      const std::int32_t* tops = support_top.data() + static_cast<std::size_t>(j / kSupportBlock) * support_bx;
+      for (int i = 0; i < g.nx; ++i) {
+        if (k >= tops[i / kSupportBlock]) continue;
+        float* w = row_weights + static_cast<std::size_t>(i) * D;
+        bool is_void = true;
+        if (own[i] >= 0) {
+          float sum = 0;
+          bool finite = true;
+          for (int m = 0; m < D; ++m) {
+            finite = finite && std::isfinite(w[m]);
+            sum += std::max(w[m], 0.0f);
+          }
+          is_void = !finite || !(sum > 0);
+          if (is_void) std::fill(w, w + D, 0.0f);
+        } else {
+          touch.push_back(i);
+        }
+        if (is_void) {
+          w[dithered_support] = 1.0f;
+          ++n_support;
+        }
+      }
+    }
+    if (touch.empty()) {
+      ditherer.push_void_row(row_out);
+      return n_support;
+    }
+    ditherer.push_row(row_weights, row_out);
+    if (!identity) {
+      for (int i = 0; i < g.nx; ++i) row_out[i] = to_material[row_out[i]];
+    }
+    if (touch.size() * 8 > nx) {  // most of the row: clear it all in one go
+      std::fill_n(row_weights, nx * D, 0.0f);
+      std::fill_n(own, nx, std::int16_t{-1});
+    } else {
+      for (int i : touch) {
+        for (int m = 0; m < D; ++m) row_weights[static_cast<std::size_t>(i) * D + m] = 0.0f;
+        own[i] = -1;
+      }
+    }
+    return n_support;
+  };
   // Rows [ja, jb) of every layer of the slab.
   auto volume_rows = [&](int ja, int jb) {
     const auto t_volume = Clock::now();
@@ -1086,55 +1154,8 @@ void VoxelJob::Impl::run_slab(int k0, int k1, std::vector<Slice>& slices, JobSta
               }
             }
             for (std::size_t l = 0; l < L; ++l) {
-              const int k = static_cast<int>(lo + l);
-              Slice& slice = slices[static_cast<std::size_t>(k - k0)];
-              std::uint8_t* row_out = slice.material.data() + static_cast<std::size_t>(j) * g.nx;
-              float* row_weights = weights.data() + l * nx * D;
-              std::int16_t* own = owner.data() + l * nx;
-              std::vector<int>& touch = touched[l];
-              // Support: void voxels below the z-buffer.
-              if (plan.support >= 0) {
-                const std::int32_t* tops =
-                    support_top.data() + static_cast<std::size_t>(j / kSupportBlock) * support_bx;
-                for (int i = 0; i < g.nx; ++i) {
-                  if (k >= tops[i / kSupportBlock]) continue;
-                  float* w = row_weights + static_cast<std::size_t>(i) * D;
-                  bool is_void = true;
-                  if (own[i] >= 0) {
-                    float sum = 0;
-                    bool finite = true;
-                    for (int m = 0; m < D; ++m) {
-                      finite = finite && std::isfinite(w[m]);
-                      sum += std::max(w[m], 0.0f);
-                    }
-                    is_void = !finite || !(sum > 0);
-                    if (is_void) std::fill(w, w + D, 0.0f);
-                  } else {
-                    touch.push_back(i);
-                  }
-                  if (is_void) {
-                    w[dithered_support] = 1.0f;
-                    ++n_support;
-                  }
-                }
-              }
-              if (touch.empty()) {
-                run_ditherers[l].push_void_row(row_out);
-              } else {
-                run_ditherers[l].push_row(row_weights, row_out);
-                if (!identity) {
-                  for (int i = 0; i < g.nx; ++i) row_out[i] = to_material[row_out[i]];
-                }
-                if (touch.size() * 8 > nx) {  // most of the row: clear it all in one go
-                  std::fill_n(row_weights, nx * D, 0.0f);
-                  std::fill_n(own, nx, std::int16_t{-1});
-                } else {
-                  for (int i : touch) {
-                    for (int m = 0; m < D; ++m) row_weights[static_cast<std::size_t>(i) * D + m] = 0.0f;
-                    own[i] = -1;
-                  }
-                }
-              }
+              n_support += finish_row(run_ditherers[l], static_cast<int>(lo + l), j, weights.data() + l * nx * D,
+                                      owner.data() + l * nx, touched[l]);
             }
           }
           shape_voxels += n_shape;
@@ -1186,24 +1207,13 @@ void VoxelJob::Impl::run_slab(int k0, int k1, std::vector<Slice>& slices, JobSta
   for (Shape& s : shapes) {
     if (s.host) s.host->set_index(s.plan.surface_phase ? nullptr : s.base_index.get());
   }
-  // Free what the next slabs no longer need and keep the cache within its size.
-  for (auto it = cache.begin(); it != cache.end();) {
-    const Shape& s = shapes[static_cast<std::size_t>(it->first.first)];
-    const Patch& patch = s.patches[static_cast<std::size_t>(it->first.second)];
-    // The next slab's carry range starts at the centre of layer k1 - 1, its band at its bottom
-    // minus the reach (the same tests as above, one slab up).
-    const bool carry_passed = patch.zmax < g.origin.z + (k1 - 0.5) * g.dz;
-    const bool band_passed = !s.plan.surface_queries || patch.zmax < g.origin.z + k1 * g.dz - s.plan.reach_mm;
-    const bool passed = carry_passed && band_passed;
-    if (passed) {
-      cache_bytes -= it->second.bytes;
-      it = cache.erase(it);
-    } else {
-      ++it;
-    }
-  }
+  // Free what the next slabs no longer need (below the next slab's ranges) and keep the cache
+  // within its size.
   ++stamp;  // everything cached is older than the next band
-  evict(0);
+  evict(0, [&](const std::pair<int, int>& key) {
+    const Shape& s = shapes[static_cast<std::size_t>(key.first)];
+    return patch_window(g, s.plan, k1, k1 + 1, 0, g.ny).below(s.patches[static_cast<std::size_t>(key.second)]);
+  });
   for (Shape& s : shapes) {
     if (s.plan.k1 <= k1) {  // done with this shape: free its state
       s.voxelizer.reset();

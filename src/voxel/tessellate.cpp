@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstddef>
 #include <limits>
+#include <optional>
 #include <queue>
 #include <string>
 #include <unordered_map>
@@ -187,9 +188,32 @@ class Builder {
   }
   std::uint32_t corner(std::uint32_t v);
   const EdgeInfo& edge(std::uint32_t a, std::uint32_t b);
-  /// The staggered rows of base triangle t (see add_rows' comment); false, with nothing added,
-  /// where they do not give a valid triangulation within the edge bounds (the lattice then does).
-  bool add_rows(std::uint32_t t, double margin);
+  /// Base triangle t in the frame of the staggered rows (see add_rows' comment): its longest edge
+  /// along x from the origin, the apex above it. What does not depend on the margin.
+  struct RowFrame {
+    int i0 = 0, i1 = 1, i2 = 2;  // corners of t: the longest edge's two ends, then the apex
+    std::uint32_t v0 = 0, v1 = 0, v2 = 0;
+    double L = 0, cx = 0, H = 0;  // longest edge's length, the apex at (cx, H)
+    int m = 1;                    // row gaps: rows 0 (the longest edge) .. m (the apex)
+    int nb = 1, nr = 1, nl = 1;   // segments of the longest edge, v1 v2 and v0 v2
+    double w = 0;                 // spacing along a row
+  };
+  /// The frame of base triangle t, or nothing where the rows cannot be used (degenerate, or more
+  /// rows than an edge may have segments).
+  std::optional<RowFrame> row_frame(std::uint32_t t);
+  /// The staggered rows of base triangle t for a margin; false, with nothing added, where they do
+  /// not give a valid triangulation within the edge bounds (the lattice then does).
+  bool add_rows(std::uint32_t t, const RowFrame& f, double margin);
+  // add_rows' scratch, kept across calls: per row its first lattice column, point count and first
+  // inner point; the micropolygons found; the two chains of a strip.
+  struct RowPoint {
+    double x, y;
+    std::uint32_t id;
+  };
+  std::vector<int> row_k0_, row_count_;
+  std::vector<std::uint32_t> row_first_;
+  std::vector<Triangle> row_triangles_;
+  std::vector<RowPoint> chain1_, chain2_;
   /// Output vertex of the point o (counted from `from`) of edge {from, to}.
   std::uint32_t edge_vertex(std::uint32_t from, std::uint32_t to, int o);
   /// Parameter o / segments from lo, bit-identical on both sides.
@@ -283,45 +307,56 @@ constexpr double kRowHeight = 0.8660254037844386 * (1 - 1e-9);  // sqrt(3) / 2, 
 // ones that can pass 1.5 h, and which margin keeps them inside depends on where the lattice falls.
 constexpr double kRowMargins[] = {0.3, 0.15, 0.45};
 
-bool Builder::add_rows(std::uint32_t t, double margin) {
+std::optional<Builder::RowFrame> Builder::row_frame(std::uint32_t t) {
   const Triangle& tri = base_.mesh().triangles[t];
   const Vec3d p[3] = {position(tri[0]), position(tri[1]), position(tri[2])};
-  int k = 0;
+  RowFrame f;
   double longest2 = -1;
   for (int e = 0; e < 3; ++e) {
     const Vec3d d = p[(e + 1) % 3] - p[e];
     if (dot(d, d) > longest2) {
       longest2 = dot(d, d);
-      k = e;
+      f.i0 = e;
     }
   }
-  const int i0 = k, i1 = (k + 1) % 3, i2 = (k + 2) % 3;
-  const std::uint32_t v0 = tri[static_cast<std::size_t>(i0)], v1 = tri[static_cast<std::size_t>(i1)],
-                      v2 = tri[static_cast<std::size_t>(i2)];
-  const double L = std::sqrt(longest2);
-  if (!(L > 0)) return false;
-  const Vec3d ux = (p[i1] - p[i0]) * (1.0 / L);
-  const Vec3d e02 = p[i2] - p[i0];
-  const double cx = dot(e02, ux);
-  const double H = length(e02 - ux * cx);
-  if (!(H > 1e-6 * L)) return false;
-  const double rows_needed = std::ceil(H / (kRowHeight * h_));
-  if (!(rows_needed <= kMaxSegments)) return false;
-  const int m = std::max(1, static_cast<int>(rows_needed));
-  const int nb = edge(v0, v1).segments, nr = edge(v1, v2).segments, nl = edge(v0, v2).segments;
-  const double w = L / nb;
+  f.i1 = (f.i0 + 1) % 3;
+  f.i2 = (f.i0 + 2) % 3;
+  f.v0 = tri[static_cast<std::size_t>(f.i0)];
+  f.v1 = tri[static_cast<std::size_t>(f.i1)];
+  f.v2 = tri[static_cast<std::size_t>(f.i2)];
+  f.L = std::sqrt(longest2);
+  if (!(f.L > 0)) return std::nullopt;
+  const Vec3d ux = (p[f.i1] - p[f.i0]) * (1.0 / f.L);
+  const Vec3d e02 = p[f.i2] - p[f.i0];
+  f.cx = dot(e02, ux);
+  f.H = length(e02 - ux * f.cx);
+  if (!(f.H > 1e-6 * f.L)) return std::nullopt;
+  const double rows_needed = std::ceil(f.H / (kRowHeight * h_));
+  if (!(rows_needed <= kMaxSegments)) return std::nullopt;
+  f.m = std::max(1, static_cast<int>(rows_needed));
+  f.nb = edge(f.v0, f.v1).segments;
+  f.nr = edge(f.v1, f.v2).segments;
+  f.nl = edge(f.v0, f.v2).segments;
+  f.w = f.L / f.nb;
+  return f;
+}
 
-  struct Point {
-    double x, y;
-    std::uint32_t id;
-  };
+bool Builder::add_rows(std::uint32_t t, const RowFrame& f, double margin) {
+  const Triangle& tri = base_.mesh().triangles[t];
+  const int i0 = f.i0, i1 = f.i1, i2 = f.i2, m = f.m, nb = f.nb, nr = f.nr, nl = f.nl;
+  const std::uint32_t v0 = f.v0, v1 = f.v1, v2 = f.v2;
+  const double L = f.L, cx = f.cx, H = f.H, w = f.w;
+  using Point = RowPoint;
   auto base_point = [&](int o) { return Point{L * o / nb, 0.0, edge_vertex(v0, v1, o)}; };
   auto right_point = [&](int o) { return Point{L + (cx - L) * o / nr, H * o / nr, edge_vertex(v1, v2, o)}; };
   auto left_point = [&](int o) { return Point{cx * o / nl, H * o / nl, edge_vertex(v0, v2, o)}; };
   // Inner rows 1 .. m - 1: lattice columns [k0, k0 + count), numbered from first.
   const std::uint32_t first_inner = vertex_count_;
-  std::vector<int> row_k0(static_cast<std::size_t>(m) + 1, 0), row_count(static_cast<std::size_t>(m) + 1, 0);
-  std::vector<std::uint32_t> row_first(static_cast<std::size_t>(m) + 1, 0);
+  std::vector<int>&row_k0 = row_k0_, &row_count = row_count_;
+  std::vector<std::uint32_t>& row_first = row_first_;
+  row_k0.assign(static_cast<std::size_t>(m) + 1, 0);
+  row_count.assign(static_cast<std::size_t>(m) + 1, 0);
+  row_first.assign(static_cast<std::size_t>(m) + 1, 0);
   std::uint32_t inner = 0;
   auto stagger = [](int r) { return (r & 1) != 0 ? 0.5 : 0.0; };
   for (int r = 1; r < m; ++r) {
@@ -346,7 +381,8 @@ bool Builder::add_rows(std::uint32_t t, double margin) {
 
   const double limit_inner = h_ * (1 + 1e-9), limit_boundary = 1.5 * h_ * (1 + 1e-9);
   const double min_area2 = 1e-12 * L * L;
-  std::vector<Triangle> local;
+  std::vector<Triangle>& local = row_triangles_;
+  local.clear();
   double area2 = 0;
   bool ok = true;
   auto orient = [](const Point& a, const Point& b, const Point& c) {
@@ -365,7 +401,7 @@ bool Builder::add_rows(std::uint32_t t, double margin) {
     local.push_back({a.id, b.id, c.id});
   };
   auto dist2 = [](const Point& a, const Point& b) { return (a.x - b.x) * (a.x - b.x) + (a.y - b.y) * (a.y - b.y); };
-  std::vector<Point> c1, c2;
+  std::vector<Point>&c1 = chain1_, &c2 = chain2_;
   auto push = [](std::vector<Point>& chain, const Point& pt) {
     if (chain.empty() || chain.back().id != pt.id) chain.push_back(pt);
   };
@@ -474,8 +510,10 @@ void Builder::add_triangle(std::uint32_t t) {
   (void)corner(b);
   (void)corner(c);
   FABFORGE_CHECK(vertex_count_ < (kNone >> 2), "too many micropolygon vertices in one call");
-  for (double margin : kRowMargins) {
-    if (add_rows(t, margin)) return;
+  if (const std::optional<RowFrame> frame = row_frame(t)) {
+    for (double margin : kRowMargins) {
+      if (add_rows(t, *frame, margin)) return;
+    }
   }
   const Vec3d pa = position(a), pb = position(b), pc = position(c);
   auto snap = [](int i, int n, int segments) {  // nearest edge point to lattice parameter i / n
