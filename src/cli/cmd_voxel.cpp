@@ -191,6 +191,7 @@ void run_voxel(const VoxelOptions& o, CommandEnv& env) {
                    {"first_slice_s", stats.first_slice_s},
                    {"run_s", stats.run_s},
                    {"fablet_voxels_per_s", rate},
+                   {"surface_searches", {{"voxels", stats.searched_voxels}, {"thread_s", stats.search_s}}},
                    {"threads", ctx.threads()},
                    {"peak_rss_mb", peak_resident_mb()},
                    {"phase_s",

@@ -124,7 +124,7 @@ class SlabHost final : public openfl::TextureHost {
   }
   void surface_query(std::size_t n, const float* const xyz[3], float* const* columns, int column_count) const override {
     if (index_ != nullptr && far_ == nullptr) {
-      index_->query(n, xyz, columns, column_count);
+      search(n, xyz, columns, column_count);
       return;
     }
     // Scratch kept per thread (a call per row and shape: allocating each time shows in profiles).
@@ -145,7 +145,7 @@ class SlabHost final : public openfl::TextureHost {
     }
     if (near.empty()) return;
     if (near.size() == n) {
-      index_->query(n, xyz, columns, column_count);
+      search(n, xyz, columns, column_count);
       return;
     }
     // Gather the near lanes, query them, scatter the answers.
@@ -159,16 +159,29 @@ class SlabHost final : public openfl::TextureHost {
     sub_cols.assign(static_cast<std::size_t>(column_count), nullptr);
     for (int c = 0; c < column_count; ++c)
       sub_cols[c] = columns[c] ? out.data() + static_cast<std::size_t>(c) * m : nullptr;
-    index_->query(m, sub_xyz, sub_cols.data(), column_count);
+    search(m, sub_xyz, sub_cols.data(), column_count);
     for (int c = 0; c < column_count; ++c) {
       if (!columns[c]) continue;
       for (std::size_t q = 0; q < m; ++q) columns[c][near[q]] = sub_cols[c][q];
     }
   }
+  // Lanes searched (not culled by the far blocks) and the thread time the searches took, since the
+  // last call; for the report, where a search change can be measured without the rest of the job.
+  std::pair<std::uint64_t, double> take_search_counts() {
+    return {searched_.exchange(0), static_cast<double>(search_ns_.exchange(0)) * 1e-9};
+  }
 
  private:
+  void search(std::size_t n, const float* const xyz[3], float* const* columns, int column_count) const {
+    const auto t0 = Clock::now();
+    index_->query(n, xyz, columns, column_count);
+    const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - t0).count();
+    search_ns_.fetch_add(static_cast<std::uint64_t>(ns), std::memory_order_relaxed);
+    searched_.fetch_add(n, std::memory_order_relaxed);
+  }
   const SurfaceIndex* index_ = nullptr;
   const FarBlocks* far_ = nullptr;
+  mutable std::atomic<std::uint64_t> searched_{0}, search_ns_{0};
 };
 
 // A group of base triangles tessellated together (one call, so its micropolygons never depend on
@@ -1163,6 +1176,12 @@ void VoxelJob::Impl::run_slab(int k0, int k1, std::vector<Slice>& slices, JobSta
           support_voxels += n_support;
         });
     stats.volume_s += seconds_since(t_volume);
+    for (Active& act : active) {
+      if (!act.shape->host) continue;
+      const auto [lanes, seconds] = act.shape->host->take_search_counts();
+      stats.searched_voxels += lanes;
+      stats.search_s += seconds;
+    }
   };
   for (int ja = 0; ja < g.ny; ja += band_rows) {
     const int jb = std::min(g.ny, ja + band_rows);

@@ -303,6 +303,12 @@ TEST(Pipeline, OutputIsIdenticalForAnyThreadCountAndBudget) {
   EXPECT_GT(one.stats.micropolygons, 0u);
   EXPECT_GT(one.stats.support_voxels, 0u);
   EXPECT_TRUE(one.raw == two.raw) << "1 and 2 threads differ";
+  // Every inked voxel (within 0.3 mm) needed a search; the core beyond the 0.5 mm reach (about
+  // (2.5 / 3)^3 = 58% of the ball) is mostly culled by the far blocks without one.
+  EXPECT_GE(one.stats.searched_voxels, one.stats.material_voxels[1]);
+  EXPECT_LT(static_cast<double>(one.stats.searched_voxels), 0.8 * static_cast<double>(one.stats.fablet_voxels));
+  EXPECT_EQ(one.stats.searched_voxels, two.stats.searched_voxels);
+  EXPECT_GT(one.stats.search_s, 0.0);
   EXPECT_TRUE(exact.raw == small.raw) << "a small budget (" << small.plan.slab_layers << " layers per slab, not "
                                       << one.plan.slab_layers << ") changes the output";
   // Displacement grows the solid beyond the base sphere (at most by 0.15 mm).
