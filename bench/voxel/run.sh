@@ -27,13 +27,14 @@ for s in w["shapes"]:
 w["output"] = {"raw": "creature.raw"}
 json.dump(w, open(sys.argv[1], "w"))
 PY
-rate=(); first=()
+rate=(); first=(); search=()
 for i in $(seq "$RUNS"); do
   "$FABFORGE" -q voxel "$OUT/creature.json" -o "$OUT/creature" >/dev/null
   rate+=("$(field "$OUT/creature/report.json" "r['run']['fablet_voxels_per_s'] / 1e6")")
   first+=("$(field "$OUT/creature/report.json" "r['run']['first_slice_s']")")
+  search+=("$(field "$OUT/creature/report.json" "r['run']['surface_searches']['thread_s']")")
 done
-echo "creature_zebra 600x300 dpi 27 um: $(printf '%s\n' "${rate[@]}" | median) M fablet voxels/s (median of $RUNS), first slice $(printf '%s\n' "${first[@]}" | median) s"
+echo "creature_zebra 600x300 dpi 27 um: $(printf '%s\n' "${rate[@]}" | median) M fablet voxels/s (median of $RUNS), first slice $(printf '%s\n' "${first[@]}" | median) s, searches $(printf '%s\n' "${search[@]}" | median) thread-s for $(field "$OUT/creature/report.json" "r['run']['surface_searches']['voxels']") voxels"
 field "$OUT/creature/report.json" "r['run']['phase_s']"
 
 for mb in 1024 256; do
