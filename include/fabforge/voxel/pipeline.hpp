@@ -131,8 +131,11 @@ struct JobStats {
 struct PipelineOptions {
   /// Overrides World::memory_budget_mb when non-zero.
   std::size_t memory_budget_bytes = 0;
-  /// Upper bound on the slab height (layers); the budget may choose fewer.
-  int max_slab_layers = 64;
+  /// Upper bound on the slab height (layers); the budget may choose fewer (and slabs walked in
+  /// bands of rows start from at most 64). Taller slabs mean fewer indexes over the same surface
+  /// and fewer ends where one thread waits for the other: the creature benchmark runs about 10%
+  /// faster with 128 than with 64 (5 slabs instead of 9), at 292 MiB instead of 226.
+  int max_slab_layers = 128;
   /// Base triangles per micropolygon patch.
   int patch_triangles = 64;
   /// Surface queries may return a nearest point up to this many (smallest) voxel pitches farther
