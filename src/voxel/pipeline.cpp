@@ -1234,9 +1234,12 @@ void VoxelJob::Impl::run_slab(int k0, int k1, std::vector<Slice>& slices, JobSta
   // Free what the next slabs no longer need (below the next slab's ranges) and keep the cache
   // within its size.
   ++stamp;  // everything cached is older than the next band
+  std::vector<PatchWindow> next_window;  // per shape: the next slab's ranges (its first layer)
+  next_window.reserve(shapes.size());
+  for (const Shape& s : shapes) next_window.push_back(patch_window(g, s.plan, k1, k1 + 1, 0, g.ny));
   evict(0, [&](const std::pair<int, int>& key) {
-    const Shape& s = shapes[static_cast<std::size_t>(key.first)];
-    return patch_window(g, s.plan, k1, k1 + 1, 0, g.ny).below(s.patches[static_cast<std::size_t>(key.second)]);
+    const auto s = static_cast<std::size_t>(key.first);
+    return next_window[s].below(shapes[s].patches[static_cast<std::size_t>(key.second)]);
   });
   for (Shape& s : shapes) {
     if (s.plan.k1 <= k1) {  // done with this shape: free its state
