@@ -83,7 +83,9 @@ nlohmann::json plan_json(const VoxelJob& job) {
                       {"base_triangles", s.base_triangles},
                       {"surface_phase", s.surface_phase},
                       {"surface_queries", s.surface_queries},
-                      {"surface_reach_mm", std::isfinite(s.reach_mm) ? nlohmann::json(s.reach_mm) : nlohmann::json(nullptr)}});
+                      {"surface_reach_mm", std::isfinite(s.reach_mm) ? nlohmann::json(s.reach_mm) : nlohmann::json(nullptr)},
+                      {"surface_reach_inferred_mm", std::isfinite(s.reach_inferred_mm) ? nlohmann::json(s.reach_inferred_mm)
+                                                                                        : nlohmann::json(nullptr)}});
   }
   return {{"grid",
            {{"nx", p.grid.nx}, {"ny", p.grid.ny}, {"nz", p.grid.nz}, {"dx_mm", p.grid.dx}, {"dy_mm", p.grid.dy},
@@ -120,8 +122,9 @@ void print_plan(const VoxelJob& job, std::ostream& out) {
         << " triangles, bounds " << box_text(s.bounds) << ", layers " << s.k0 << ".." << s.k1;
     if (s.surface_phase) out << ", surface phase";
     if (s.surface_queries) {
-      out << ", surface queries (reach " << (std::isfinite(s.reach_mm) ? fixed(s.reach_mm, 3) + " mm" : "unlimited")
-          << ")";
+      out << ", surface queries (reach " << (std::isfinite(s.reach_mm) ? fixed(s.reach_mm, 3) + " mm" : "unlimited");
+      if (s.reach_mm == s.reach_inferred_mm) out << ", inferred from the fablet";
+      out << ")";
     }
     out << "\n";
   }

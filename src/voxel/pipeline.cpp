@@ -404,6 +404,10 @@ void VoxelJob::Impl::setup(RunContext* context) {
       }
       if (!any) throw input_error(world.source + ": shapes '" + spec.name + "': the mesh has no triangles with area");
       shape.plan.bounds = bounds;
+      if (shape.plan.surface_queries && options.infer_reach) {
+        shape.plan.reach_inferred_mm = query_saturation_mm(*shape.volume, *shape.host, bounds, shape.plan.reach_mm);
+        shape.plan.reach_mm = std::min(shape.plan.reach_mm, shape.plan.reach_inferred_mm);
+      }
       const Vec3d& bv = printer.build_volume_mm;
       const double tol = 1e-6;
       if (bounds.min.x < -tol || bounds.min.y < -tol || bounds.min.z < -tol || bounds.max.x > bv.x + tol ||

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <cmath>
 #include <cstddef>
 #include <limits>
@@ -984,6 +985,82 @@ DisplacementBounds displacement_bounds(const BaseMesh& base, const openfl::Progr
                         std::max(result.shape.max.z, b.max.z)};
   }
   return result;
+}
+
+namespace {
+
+// The shape's host for textures; query columns as the volume phase fills them for an inside voxel
+// at least `reach` from the surface, or a miss.
+class SaturationHost final : public openfl::Host {
+ public:
+  SaturationHost(const openfl::Host& inner, float reach) : inner_(inner), reach_(reach) {}
+  void sample(int slot, std::size_t n, const float* u, const float* v, const float* lod,
+              float* const rgba[4]) const override {
+    inner_.sample(slot, n, u, v, lod, rgba);
+  }
+  float texture_lod_bias(int slot) const override { return inner_.texture_lod_bias(slot); }
+  void surface_query(std::size_t n, const float* const xyz[3], float* const* columns, int column_count) const override {
+    inner_.surface_query(n, xyz, columns, column_count);
+  }
+  std::array<openfl::Interval, 4> texture_range(int slot) const override { return inner_.texture_range(slot); }
+  void query_range(const openfl::Interval* /*xyz*/, openfl::Interval* columns, int column_count) const override {
+    for (int c = 0; c < column_count; ++c) columns[c] = openfl::Interval{};
+    if (column_count > openfl::kQuerySignedDistance)
+      columns[openfl::kQuerySignedDistance] = {-std::numeric_limits<float>::infinity(), -reach_};
+  }
+
+ private:
+  const openfl::Host& inner_;
+  float reach_;
+};
+
+}  // namespace
+
+double query_saturation_mm(const openfl::Kernel& volume_kernel, const openfl::Host& host, const BoundingBox& box,
+                           double limit_mm, openfl::ExecOptions options) {
+  if (volume_kernel.phase != openfl::Phase::volume) {
+    throw usage_error("query saturation: the kernel is not a volume phase");
+  }
+  if (!(limit_mm >= 0)) throw usage_error("query saturation: the limit must be >= 0");
+  constexpr double kNone = std::numeric_limits<double>::infinity();
+  if (volume_kernel.query_count <= 0) return kNone;
+  std::vector<openfl::Interval> inputs(static_cast<std::size_t>(volume_kernel.input_count));
+  const double lo_box[3] = {box.min.x, box.min.y, box.min.z}, hi_box[3] = {box.max.x, box.max.y, box.max.z};
+  for (std::size_t a = 0; a < 3 && a < inputs.size(); ++a) {
+    if (lo_box[a] <= hi_box[a]) {
+      inputs[a] = {std::nextafter(static_cast<float>(lo_box[a]), -std::numeric_limits<float>::infinity()),
+                   std::nextafter(static_cast<float>(hi_box[a]), std::numeric_limits<float>::infinity())};
+    }
+  }
+  // Every output a single value (a whole-line interval may hold NaN; a point never does).
+  auto saturated = [&](float reach) {
+    const SaturationHost probe(host, reach);
+    const std::vector<openfl::Interval> out = openfl::evaluate_intervals(volume_kernel, probe, inputs, options);
+    return std::all_of(out.begin(), out.end(), [](const openfl::Interval& i) { return i.lo == i.hi; });
+  };
+  double hi = limit_mm;
+  if (std::isinf(hi)) {
+    const Vec3d d = box.max - box.min;
+    hi = std::sqrt(dot(d, d));
+    if (!std::isfinite(hi)) return kNone;
+  }
+  const auto hi_f = static_cast<float>(hi);
+  float top = hi_f > hi ? std::nextafter(hi_f, 0.0f) : hi_f;  // a float <= the limit
+  if (!saturated(top)) return kNone;
+  // Bisection over the floats in [0, top] by their bit patterns (monotone for non-negative
+  // floats): the smallest one found saturated. The analysis is monotone in R in practice (a
+  // larger R narrows the query interval); only `top`'s final value is relied upon.
+  std::uint32_t lo_bits = 0, hi_bits = std::bit_cast<std::uint32_t>(top);
+  if (saturated(0.0f)) return 0.0;
+  while (hi_bits - lo_bits > 1) {
+    const std::uint32_t mid = lo_bits + (hi_bits - lo_bits) / 2;
+    if (saturated(std::bit_cast<float>(mid))) {
+      hi_bits = mid;
+    } else {
+      lo_bits = mid;
+    }
+  }
+  return static_cast<double>(std::bit_cast<float>(hi_bits));
 }
 
 }  // namespace fabforge::voxel

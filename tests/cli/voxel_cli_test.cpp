@@ -83,11 +83,15 @@ TEST(VoxelCli, DryRunPrintsThePlanAndWritesNothing) {
   EXPECT_GE(plan["slabs"].get<int>(), 1);
   EXPECT_EQ(plan["shapes"][0]["surface_phase"], true);
   EXPECT_EQ(plan["shapes"][0]["surface_queries"], true);
+  // The zebra reads the surface within its 0.5 mm skin; the world allows 0.6.
+  EXPECT_NEAR(plan["shapes"][0]["surface_reach_inferred_mm"].get<double>(), 0.5, 1e-6);
+  EXPECT_EQ(plan["shapes"][0]["surface_reach_mm"], plan["shapes"][0]["surface_reach_inferred_mm"]);
   EXPECT_EQ(plan["support"], "SUP706");
   EXPECT_TRUE(dir.entries().empty());
   const CommandResult text = fabforge({"voxel", gallery("creature_zebra"), "--dry-run"});
   EXPECT_TRUE(contains(text.out, "grid: ")) << text.out;
   EXPECT_TRUE(contains(text.out, "shape zebra: zebra.fl")) << text.out;
+  EXPECT_TRUE(contains(text.out, "(reach 0.500 mm, inferred from the fablet)")) << text.out;
 }
 
 TEST(VoxelCli, BadInputExitsWithAClearMessageAndNoOutput) {

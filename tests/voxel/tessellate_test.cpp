@@ -306,6 +306,52 @@ TEST(Tessellate, IntervalBoundsContainEveryDisplacedVertex) {
   EXPECT_THROW((void)displacement_bounds(base, *s.program, *s.kernel, host, -1.0), Error);
 }
 
+// The reach a volume phase needs: where its outputs stop depending on the surface query.
+TEST(QuerySaturation, FindsWhereTheVolumePhaseStopsReadingTheQuery) {
+  test::TempDir dir;
+  const openfl::TextureHost host;
+  const BoundingBox box{{0, 0, 0}, {10, 10, 10}};
+  const double inf = std::numeric_limits<double>::infinity();
+  auto saturation = [&](const std::string& volume_body, double limit) {
+    const std::string text = "fablet F {\n  uniform material a = \"A\";\n  uniform material b = \"B\";\n"
+                             "  out vec2 tex;\n  surface(vec3 P, vec3 N) -> vec3 { tex = P.xy; return P; }\n"
+                             "  volume(vec3 P) -> mixture {\n" +
+                             volume_body + "\n  }\n}\n";
+    const auto program = compile_file_ok(dir, "v.fl", text);
+    if (!program) return -1.0;
+    return query_saturation_mm(*program->kernel(Phase::volume, program->defaults()), host, box, limit);
+  };
+  // A skin: beyond 0.3 mm (strictly) the output is one material, so the smallest float above 0.3.
+  const char* skin = "    if (surface_distance() > 0.3) return mixture(a, 1.0);\n"
+                     "    float s = step(0.5, fract(tex.x));\n    return mixture(a, s, b, 1.0 - s);";
+  EXPECT_EQ(saturation(skin, 0.6), static_cast<double>(std::nextafter(0.3f, 1.0f)));
+  EXPECT_EQ(saturation(skin, inf), static_cast<double>(std::nextafter(0.3f, 1.0f)));  // below the box diagonal
+  EXPECT_EQ(saturation(skin, 0.2), inf);  // not reached within the limit
+  // A graded layer saturates where smoothstep reaches 1.
+  const double graded = saturation(
+      "    float s = smoothstep(0.1, 0.4, surface_distance());\n    return mixture(a, s, b, 1.0 - s);", inf);
+  EXPECT_GE(graded, 0.4f);
+  EXPECT_LE(graded, 0.4001);
+  // Never constant: periodic in the distance; or reading the nearest point's outs beyond the skin.
+  EXPECT_EQ(saturation("    float s = fract(surface_distance());\n    return mixture(a, s, b, 1.0 - s);", 5.0), inf);
+  EXPECT_EQ(saturation("    if (surface_distance() > 0.3) return mixture(a, fract(tex.x), b, 1.0 - fract(tex.x));\n"
+                       "    return mixture(b, 1.0);",
+                       5.0),
+            inf);
+  // No query at all: nothing to limit.
+  EXPECT_EQ(saturation("    return mixture(a, 1.0);", 5.0), inf);
+  // A signed distance compared on the inside (negative there).
+  EXPECT_EQ(saturation("    if (surface_signed_distance() < -0.25) return mixture(b, 1.0);\n"
+                       "    return mixture(a, 1.0);",
+                       1.0),
+            static_cast<double>(std::nextafter(0.25f, 1.0f)));
+  // Bad calls.
+  const auto program = compile_file_ok(dir, "s.fl", kIdentity);
+  ASSERT_TRUE(program);
+  EXPECT_THROW((void)query_saturation_mm(*program->kernel(Phase::surface, program->defaults()), host, box, 1.0),
+               Error);
+}
+
 TEST(Tessellate, VertexCountScalesWithAreaOverHSquared) {
   test::TempDir dir;
   const Fablet s = make(dir, kIdentity);

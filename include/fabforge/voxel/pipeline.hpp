@@ -53,6 +53,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <limits>
 #include <memory>
 #include <span>
 #include <string>
@@ -77,7 +78,12 @@ struct ShapePlan {
   std::size_t base_triangles = 0;
   bool surface_phase = false;  ///< runs a surface phase (tessellated into micropolygons)
   bool surface_queries = false;  ///< its volume phase asks for the nearest surface point
-  double reach_mm = 0;         ///< surface query reach (+inf: unlimited)
+  /// Surface query reach (+inf: unlimited): the smaller of the world's surface_reach_mm and
+  /// reach_inferred_mm.
+  double reach_mm = 0;
+  /// Where the fablet's volume phase stops depending on its queries (query_saturation_mm), +inf
+  /// when it does not or the inference is off (PipelineOptions::infer_reach).
+  double reach_inferred_mm = std::numeric_limits<double>::infinity();
   std::string fill;            ///< fablet file name or "material NAME"
 };
 
@@ -142,6 +148,11 @@ struct PipelineOptions {
   /// Surface queries may return a nearest point up to this many (smallest) voxel pitches farther
   /// than the true nearest one (SurfaceIndexOptions::tolerance_mm); 0 = exact.
   double query_tolerance_voxels = 1.0;
+  /// Limit each shape's surface queries to where its volume phase stops depending on them
+  /// (ShapePlan::reach_inferred_mm). Changes no output in exact mode; with a tolerance, a search
+  /// limited to a smaller reach may end at another triangle within the tolerance. Off: the
+  /// world's reach alone (for comparisons).
+  bool infer_reach = true;
 };
 
 /// Progress of run(): called on the calling thread after each slab reached the sinks.

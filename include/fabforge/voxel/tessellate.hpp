@@ -185,4 +185,20 @@ DisplacementBounds displacement_bounds(const BaseMesh& base, const openfl::Progr
                                        std::optional<double> user_bound_mm = std::nullopt,
                                        openfl::ExecOptions options = {});
 
+/// How far a volume kernel's surface queries need to look: the smallest distance R (up to the
+/// bisection's float precision) for which interval analysis proves that the kernel's outputs are
+/// one constant for every voxel of `box` whose nearest surface point is at least R away, misses
+/// included. A search limited to R then changes no output: a voxel it leaves as a miss would have
+/// given that same constant with any farther distance (the zebra's `if (surface_distance() >
+/// skin) return mixture(white, 1.0)` gives R = skin). The analysis runs
+/// openfl::evaluate_intervals with P over `box` and the query columns as the volume phase fills
+/// them for an inside voxel at distance R or more (SurfaceIndexOptions::known_side -1, a miss
+/// reported as -inf): signed distance in [-inf, -R], every other column unknown (NaN included).
+/// Returns a value <= limit_mm, rounded to a float; +inf when the kernel makes no surface query
+/// or no such R is found below limit_mm (below the box's diagonal when limit_mm is +inf: every
+/// voxel of the box is nearer its shape's surface than that). Deterministic, a few dozen interval
+/// evaluations. Throws usage_error for a kernel of the surface phase or a negative or NaN limit.
+double query_saturation_mm(const openfl::Kernel& volume_kernel, const openfl::Host& host, const BoundingBox& box,
+                           double limit_mm, openfl::ExecOptions options = {});
+
 }  // namespace fabforge::voxel
