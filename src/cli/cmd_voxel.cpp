@@ -75,17 +75,19 @@ nlohmann::json plan_json(const VoxelJob& job) {
   const JobPlan& p = job.plan();
   nlohmann::json shapes = nlohmann::json::array();
   for (const ShapePlan& s : p.shapes) {
-    shapes.push_back({{"name", s.name},
-                      {"fill", s.fill},
-                      {"priority", s.priority},
-                      {"bounds_mm", {s.bounds.min.x, s.bounds.min.y, s.bounds.min.z, s.bounds.max.x, s.bounds.max.y, s.bounds.max.z}},
-                      {"layers", {s.k0, s.k1}},
-                      {"base_triangles", s.base_triangles},
-                      {"surface_phase", s.surface_phase},
-                      {"surface_queries", s.surface_queries},
-                      {"surface_reach_mm", std::isfinite(s.reach_mm) ? nlohmann::json(s.reach_mm) : nlohmann::json(nullptr)},
-                      {"surface_reach_inferred_mm", std::isfinite(s.reach_inferred_mm) ? nlohmann::json(s.reach_inferred_mm)
-                                                                                        : nlohmann::json(nullptr)}});
+    shapes.push_back(
+        {{"name", s.name},
+         {"fill", s.fill},
+         {"priority", s.priority},
+         {"bounds_mm",
+          {s.bounds.min.x, s.bounds.min.y, s.bounds.min.z, s.bounds.max.x, s.bounds.max.y, s.bounds.max.z}},
+         {"layers", {s.k0, s.k1}},
+         {"base_triangles", s.base_triangles},
+         {"surface_phase", s.surface_phase},
+         {"surface_queries", s.surface_queries},
+         {"surface_reach_mm", std::isfinite(s.reach_mm) ? nlohmann::json(s.reach_mm) : nlohmann::json(nullptr)},
+         {"surface_reach_inferred_mm",
+          std::isfinite(s.reach_inferred_mm) ? nlohmann::json(s.reach_inferred_mm) : nlohmann::json(nullptr)}});
   }
   return {{"grid",
            {{"nx", p.grid.nx}, {"ny", p.grid.ny}, {"nz", p.grid.nz}, {"dx_mm", p.grid.dx}, {"dy_mm", p.grid.dy},

@@ -360,7 +360,8 @@ fablet Skin {
   EXPECT_TRUE(unlimited.raw == plain.raw) << "an inferred reach in place of none changes the output";
   // Fewer searches (measured 23.2 k against 28.2 k: at this coarse grid the far blocks are
   // 0.8 x 0.4 x 0.4 mm and keep many voxels beyond either reach).
-  EXPECT_LT(static_cast<double>(inferred.stats.searched_voxels), 0.9 * static_cast<double>(plain.stats.searched_voxels));
+  EXPECT_LT(static_cast<double>(inferred.stats.searched_voxels),
+            0.9 * static_cast<double>(plain.stats.searched_voxels));
 }
 
 // A flat plate whose displaced top lies within reach of every slab: under a budget too small for

@@ -313,23 +313,26 @@ TEST(QuerySaturation, FindsWhereTheVolumePhaseStopsReadingTheQuery) {
   const BoundingBox box{{0, 0, 0}, {10, 10, 10}};
   const double inf = std::numeric_limits<double>::infinity();
   auto saturation = [&](const std::string& volume_body, double limit) {
-    const std::string text = "fablet F {\n  uniform material a = \"A\";\n  uniform material b = \"B\";\n"
-                             "  out vec2 tex;\n  surface(vec3 P, vec3 N) -> vec3 { tex = P.xy; return P; }\n"
-                             "  volume(vec3 P) -> mixture {\n" +
-                             volume_body + "\n  }\n}\n";
+    const std::string text =
+        "fablet F {\n  uniform material a = \"A\";\n  uniform material b = \"B\";\n"
+        "  out vec2 tex;\n  surface(vec3 P, vec3 N) -> vec3 { tex = P.xy; return P; }\n"
+        "  volume(vec3 P) -> mixture {\n" +
+        volume_body + "\n  }\n}\n";
     const auto program = compile_file_ok(dir, "v.fl", text);
     if (!program) return -1.0;
     return query_saturation_mm(*program->kernel(Phase::volume, program->defaults()), host, box, limit);
   };
   // A skin: beyond 0.3 mm (strictly) the output is one material, so the smallest float above 0.3.
-  const char* skin = "    if (surface_distance() > 0.3) return mixture(a, 1.0);\n"
-                     "    float s = step(0.5, fract(tex.x));\n    return mixture(a, s, b, 1.0 - s);";
+  const char* skin =
+      "    if (surface_distance() > 0.3) return mixture(a, 1.0);\n"
+      "    float s = step(0.5, fract(tex.x));\n    return mixture(a, s, b, 1.0 - s);";
   EXPECT_EQ(saturation(skin, 0.6), static_cast<double>(std::nextafter(0.3f, 1.0f)));
   EXPECT_EQ(saturation(skin, inf), static_cast<double>(std::nextafter(0.3f, 1.0f)));  // below the box diagonal
-  EXPECT_EQ(saturation(skin, 0.2), inf);  // not reached within the limit
+  // Not reached within the limit.
+  EXPECT_EQ(saturation(skin, 0.2), inf);
   // A graded layer saturates where smoothstep reaches 1.
-  const double graded = saturation(
-      "    float s = smoothstep(0.1, 0.4, surface_distance());\n    return mixture(a, s, b, 1.0 - s);", inf);
+  const double graded =
+      saturation("    float s = smoothstep(0.1, 0.4, surface_distance());\n    return mixture(a, s, b, 1.0 - s);", inf);
   EXPECT_GE(graded, 0.4f);
   EXPECT_LE(graded, 0.4001);
   // Never constant: periodic in the distance; or reading the nearest point's outs beyond the skin.
@@ -348,8 +351,7 @@ TEST(QuerySaturation, FindsWhereTheVolumePhaseStopsReadingTheQuery) {
   // Bad calls.
   const auto program = compile_file_ok(dir, "s.fl", kIdentity);
   ASSERT_TRUE(program);
-  EXPECT_THROW((void)query_saturation_mm(*program->kernel(Phase::surface, program->defaults()), host, box, 1.0),
-               Error);
+  EXPECT_THROW((void)query_saturation_mm(*program->kernel(Phase::surface, program->defaults()), host, box, 1.0), Error);
 }
 
 TEST(Tessellate, VertexCountScalesWithAreaOverHSquared) {
