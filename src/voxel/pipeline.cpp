@@ -1079,6 +1079,19 @@ void VoxelJob::Impl::run_slab(int k0, int k1, std::vector<Slice>& slices, JobSta
     return n_support;
   };
   // Rows [ja, jb) of every layer of the slab.
+  // The volume phase's runs of layers: the halving split of [k0, k1) down to layer_grain (fixed,
+  // so the slices are the same at any thread count), the same for every band of rows.
+  std::vector<std::pair<int, int>> layer_runs;
+  auto halve = [&](auto&& self, int lo, int hi) -> void {
+    if (hi - lo <= static_cast<int>(layer_grain)) {
+      layer_runs.emplace_back(lo, hi);
+      return;
+    }
+    const int mid = lo + (hi - lo) / 2;
+    self(self, lo, mid);
+    self(self, mid, hi);
+  };
+  halve(halve, k0, k1);
   auto volume_rows = [&](int ja, int jb) {
     const auto t_volume = Clock::now();
     // Each task takes a run of layers and walks it row by row, every layer of the run at each row:
@@ -1086,23 +1099,11 @@ void VoxelJob::Impl::run_slab(int k0, int k1, std::vector<Slice>& slices, JobSta
     // (layer by layer, every layer would stream the whole band's hierarchy from memory again). Each
     // layer keeps its own ditherer, so the output is the same whatever the grouping.
     //
-    // The runs are those the halving split of [k0, k1) down to layer_grain makes (fixed, so the
-    // slices are the same at any thread count); the threads take them costliest first (by the
+    // The threads take the runs (layer_runs) costliest first (by the
     // voxels their layers own in these rows, a searching shape's counted four times), so a slab
     // ends on a cheap run. Measured on the creature: the slab-end tails left about 0.26 thread-s of
     // its 8 idle in whichever order the split left the runs; costliest first, the run's CPU use
     // went from 1.83-1.86 to 1.87-1.89 of its 2 threads (same slices).
-    std::vector<std::pair<int, int>> layer_runs;
-    auto halve = [&](auto&& self, int lo, int hi) -> void {
-      if (hi - lo <= static_cast<int>(layer_grain)) {
-        layer_runs.emplace_back(lo, hi);
-        return;
-      }
-      const int mid = lo + (hi - lo) / 2;
-      self(self, lo, mid);
-      self(self, mid, hi);
-    };
-    halve(halve, k0, k1);
     std::vector<double> cost_step(static_cast<std::size_t>(k1 - k0) + 1, 0.0);  // per layer, as steps
     for (const Active& act : active) {
       const int r0 = std::max(ja, act.row0) - act.row0;
@@ -1136,105 +1137,104 @@ void VoxelJob::Impl::run_slab(int k0, int k1, std::vector<Slice>& slices, JobSta
     parallel_for(0, layer_runs.size(), 1, [&](std::size_t, std::size_t) {
       // Each call takes one run: the next in cost order, whichever call this is.
       const auto [run_lo, run_hi] = layer_runs[run_order[next_run.fetch_add(1)]];
-      [&](std::size_t lo, std::size_t hi) {
-        const std::size_t L = hi - lo;  // layers of this run; layer l is k = lo + l
-        const std::size_t nx = static_cast<std::size_t>(g.nx);
-        Ditherer* run_ditherers = ditherers.data() + (lo - static_cast<std::size_t>(k0));
-        // Per layer of the run: the row's weights and owners, the voxels touched.
-        std::vector<float> weights(L * nx * D, 0.0f);
-        std::vector<std::int16_t> owner(L * nx, -1);
-        std::vector<std::vector<int>> touched(L);
-        // owned[a * L + l]: the x of the voxels shape a owns in layer l's row, ascending.
-        std::vector<std::vector<int>> owned(active.size() * L);
-        std::vector<std::unique_ptr<openfl::BatchExecutor>> executors(active.size());
-        std::vector<float> px, py, pz, out;
-        std::vector<std::uint32_t> lane_voxel;  // l * nx + x of each lane of a batch
-        std::vector<std::size_t> cursor(L);
-        std::uint64_t n_shape = 0, n_fablet = 0, n_support = 0;
-        for (int j = ja; j < jb; ++j) {
-          // Ownership: the highest-priority shape whose runs hold the voxel. Each column's runs are
-          // read once for all the layers of the run; each layer's lists stay in x order.
-          for (std::size_t l = 0; l < L; ++l) touched[l].clear();
-          for (std::size_t a = 0; a < active.size(); ++a) {
-            for (std::size_t l = 0; l < L; ++l) owned[a * L + l].clear();
-            const Active& act = active[a];
-            const ShapePlan& p = act.shape->plan;
-            const int kb = std::max(static_cast<int>(lo), act.k0), ke = std::min(static_cast<int>(hi), act.k1);
-            if (kb >= ke || j < act.row0 || j >= act.row0 + act.runs.ny) continue;
-            for (int ii = 0; ii < act.runs.nx; ++ii) {
-              const int i = p.i0 + ii;
-              for (const LayerRun& r : act.runs.column(ii, j - act.row0)) {
-                if (r.begin >= ke) break;
-                for (int k = std::max(r.begin, kb); k < std::min(r.end, ke); ++k) {
-                  const std::size_t l = static_cast<std::size_t>(k) - lo;
-                  std::int16_t& own = owner[l * nx + static_cast<std::size_t>(i)];
-                  if (own >= 0) continue;
-                  own = static_cast<std::int16_t>(a);
-                  owned[a * L + l].push_back(i);
-                  touched[l].push_back(i);
-                }
+      const auto lo = static_cast<std::size_t>(run_lo), hi = static_cast<std::size_t>(run_hi);
+      const std::size_t L = hi - lo;  // layers of this run; layer l is k = lo + l
+      const std::size_t nx = static_cast<std::size_t>(g.nx);
+      Ditherer* run_ditherers = ditherers.data() + (lo - static_cast<std::size_t>(k0));
+      // Per layer of the run: the row's weights and owners, the voxels touched.
+      std::vector<float> weights(L * nx * D, 0.0f);
+      std::vector<std::int16_t> owner(L * nx, -1);
+      std::vector<std::vector<int>> touched(L);
+      // owned[a * L + l]: the x of the voxels shape a owns in layer l's row, ascending.
+      std::vector<std::vector<int>> owned(active.size() * L);
+      std::vector<std::unique_ptr<openfl::BatchExecutor>> executors(active.size());
+      std::vector<float> px, py, pz, out;
+      std::vector<std::uint32_t> lane_voxel;  // l * nx + x of each lane of a batch
+      std::vector<std::size_t> cursor(L);
+      std::uint64_t n_shape = 0, n_fablet = 0, n_support = 0;
+      for (int j = ja; j < jb; ++j) {
+        // Ownership: the highest-priority shape whose runs hold the voxel. Each column's runs are
+        // read once for all the layers of the run; each layer's lists stay in x order.
+        for (std::size_t l = 0; l < L; ++l) touched[l].clear();
+        for (std::size_t a = 0; a < active.size(); ++a) {
+          for (std::size_t l = 0; l < L; ++l) owned[a * L + l].clear();
+          const Active& act = active[a];
+          const ShapePlan& p = act.shape->plan;
+          const int kb = std::max(static_cast<int>(lo), act.k0), ke = std::min(static_cast<int>(hi), act.k1);
+          if (kb >= ke || j < act.row0 || j >= act.row0 + act.runs.ny) continue;
+          for (int ii = 0; ii < act.runs.nx; ++ii) {
+            const int i = p.i0 + ii;
+            for (const LayerRun& r : act.runs.column(ii, j - act.row0)) {
+              if (r.begin >= ke) break;
+              for (int k = std::max(r.begin, kb); k < std::min(r.end, ke); ++k) {
+                const std::size_t l = static_cast<std::size_t>(k) - lo;
+                std::int16_t& own = owner[l * nx + static_cast<std::size_t>(i)];
+                if (own >= 0) continue;
+                own = static_cast<std::int16_t>(a);
+                owned[a * L + l].push_back(i);
+                touched[l].push_back(i);
               }
             }
-          }
-          // Volume phase per shape over the voxels it owns in this row of every layer of the run,
-          // as one batch in tiles of kVolumeTile voxels along x, each tile through all the layers
-          // before the next. Consecutive lanes are then a voxel apart and their surface searches
-          // walk nearly the same nodes while those are still in the first-level cache.
-          const float y = static_cast<float>(g.origin.y + (j + 0.5) * g.dy);
-          for (std::size_t a = 0; a < active.size(); ++a) {
-            Shape& s = *active[a].shape;
-            std::size_t n = 0;
-            for (std::size_t l = 0; l < L; ++l) n += owned[a * L + l].size();
-            if (n == 0) continue;
-            n_shape += n;
-            if (!s.program) {
-              const int m = s.dither_slots[0];
-              for (std::size_t l = 0; l < L; ++l) {
-                for (int i : owned[a * L + l]) weights[(l * nx + static_cast<std::size_t>(i)) * D + m] = 1.0f;
-              }
-              continue;
-            }
-            px.resize(n);
-            py.assign(n, y);
-            pz.resize(n);
-            lane_voxel.resize(n);
-            std::fill(cursor.begin(), cursor.end(), 0);
-            std::size_t q = 0;
-            for (int tile_end = kVolumeTile; q < n; tile_end += kVolumeTile) {
-              for (std::size_t l = 0; l < L; ++l) {
-                const std::vector<int>& xs = owned[a * L + l];
-                const float z = static_cast<float>(g.origin.z + (static_cast<double>(lo + l) + 0.5) * g.dz);
-                for (std::size_t& c = cursor[l]; c < xs.size() && xs[c] < tile_end; ++c, ++q) {
-                  px[q] = static_cast<float>(g.origin.x + (xs[c] + 0.5) * g.dx);
-                  pz[q] = z;
-                  lane_voxel[q] = static_cast<std::uint32_t>(l * nx + static_cast<std::size_t>(xs[c]));
-                }
-              }
-            }
-            const int cols = s.volume->output_count;
-            out.resize(n * static_cast<std::size_t>(cols));
-            std::vector<float*> outs(static_cast<std::size_t>(cols));
-            for (int c = 0; c < cols; ++c)
-              outs[static_cast<std::size_t>(c)] = out.data() + static_cast<std::size_t>(c) * n;
-            const float* ins[3] = {px.data(), py.data(), pz.data()};
-            if (!executors[a]) executors[a] = std::make_unique<openfl::BatchExecutor>(s.volume);
-            executors[a]->run(*s.host, n, ins, outs.data());
-            n_fablet += n;
-            for (q = 0; q < n; ++q) {
-              float* w = weights.data() + static_cast<std::size_t>(lane_voxel[q]) * D;
-              for (int c = 0; c < cols; ++c)
-                w[s.dither_slots[static_cast<std::size_t>(c)]] += outs[static_cast<std::size_t>(c)][q];
-            }
-          }
-          for (std::size_t l = 0; l < L; ++l) {
-            n_support += finish_row(run_ditherers[l], static_cast<int>(lo + l), j, weights.data() + l * nx * D,
-                                    owner.data() + l * nx, touched[l]);
           }
         }
-        shape_voxels += n_shape;
-        fablet_voxels += n_fablet;
-        support_voxels += n_support;
-      }(static_cast<std::size_t>(run_lo), static_cast<std::size_t>(run_hi));
+        // Volume phase per shape over the voxels it owns in this row of every layer of the run,
+        // as one batch in tiles of kVolumeTile voxels along x, each tile through all the layers
+        // before the next. Consecutive lanes are then a voxel apart and their surface searches
+        // walk nearly the same nodes while those are still in the first-level cache.
+        const float y = static_cast<float>(g.origin.y + (j + 0.5) * g.dy);
+        for (std::size_t a = 0; a < active.size(); ++a) {
+          Shape& s = *active[a].shape;
+          std::size_t n = 0;
+          for (std::size_t l = 0; l < L; ++l) n += owned[a * L + l].size();
+          if (n == 0) continue;
+          n_shape += n;
+          if (!s.program) {
+            const int m = s.dither_slots[0];
+            for (std::size_t l = 0; l < L; ++l) {
+              for (int i : owned[a * L + l]) weights[(l * nx + static_cast<std::size_t>(i)) * D + m] = 1.0f;
+            }
+            continue;
+          }
+          px.resize(n);
+          py.assign(n, y);
+          pz.resize(n);
+          lane_voxel.resize(n);
+          std::fill(cursor.begin(), cursor.end(), 0);
+          std::size_t q = 0;
+          for (int tile_end = kVolumeTile; q < n; tile_end += kVolumeTile) {
+            for (std::size_t l = 0; l < L; ++l) {
+              const std::vector<int>& xs = owned[a * L + l];
+              const float z = static_cast<float>(g.origin.z + (static_cast<double>(lo + l) + 0.5) * g.dz);
+              for (std::size_t& c = cursor[l]; c < xs.size() && xs[c] < tile_end; ++c, ++q) {
+                px[q] = static_cast<float>(g.origin.x + (xs[c] + 0.5) * g.dx);
+                pz[q] = z;
+                lane_voxel[q] = static_cast<std::uint32_t>(l * nx + static_cast<std::size_t>(xs[c]));
+              }
+            }
+          }
+          const int cols = s.volume->output_count;
+          out.resize(n * static_cast<std::size_t>(cols));
+          std::vector<float*> outs(static_cast<std::size_t>(cols));
+          for (int c = 0; c < cols; ++c)
+            outs[static_cast<std::size_t>(c)] = out.data() + static_cast<std::size_t>(c) * n;
+          const float* ins[3] = {px.data(), py.data(), pz.data()};
+          if (!executors[a]) executors[a] = std::make_unique<openfl::BatchExecutor>(s.volume);
+          executors[a]->run(*s.host, n, ins, outs.data());
+          n_fablet += n;
+          for (q = 0; q < n; ++q) {
+            float* w = weights.data() + static_cast<std::size_t>(lane_voxel[q]) * D;
+            for (int c = 0; c < cols; ++c)
+              w[s.dither_slots[static_cast<std::size_t>(c)]] += outs[static_cast<std::size_t>(c)][q];
+          }
+        }
+        for (std::size_t l = 0; l < L; ++l) {
+          n_support += finish_row(run_ditherers[l], static_cast<int>(lo + l), j, weights.data() + l * nx * D,
+                                  owner.data() + l * nx, touched[l]);
+        }
+      }
+      shape_voxels += n_shape;
+      fablet_voxels += n_fablet;
+      support_voxels += n_support;
     });
     stats.volume_s += seconds_since(t_volume);
     for (Active& act : active) {

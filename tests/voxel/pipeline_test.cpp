@@ -69,6 +69,23 @@ Result run_world(const TempDir& dir, const std::string& json, int threads = 2, s
   return r;
 }
 
+// A displaced surface inked in stripes to 0.3 mm through the nearest point's tex, core beyond.
+constexpr const char* kSkinFablet = R"(fablet Skin {
+  uniform material core = "A";
+  uniform material ink = "B";
+  out vec2 tex;
+  surface(vec3 P, vec3 N) -> vec3 {
+    tex = P.xy;
+    return P + N * (0.15 * (0.5 + 0.5 * sin(P.x * 4.0) * cos(P.y * 3.0)));
+  }
+  volume(vec3 P) -> mixture {
+    if (surface_distance() > 0.3) return mixture(core, 1.0);
+    float s = step(0.5, fract(tex.x * 0.7));
+    return mixture(ink, s, core, 1.0 - s);
+  }
+}
+)";
+
 double voxel_volume(const JobPlan& p) { return p.grid.voxel_volume(); }
 
 TEST(Pipeline, AnalyticVolumesWithinOnePercent) {
@@ -278,21 +295,7 @@ TEST(Pipeline, DitheredFractionsMatchTheMixture) {
 // found may depend on the slab's band (see PipelineOptions), so only the thread count is free.
 TEST(Pipeline, OutputIsIdenticalForAnyThreadCountAndBudget) {
   TempDir dir;
-  test::write_bytes(dir / "skin.fl", R"(fablet Skin {
-  uniform material core = "A";
-  uniform material ink = "B";
-  out vec2 tex;
-  surface(vec3 P, vec3 N) -> vec3 {
-    tex = P.xy;
-    return P + N * (0.15 * (0.5 + 0.5 * sin(P.x * 4.0) * cos(P.y * 3.0)));
-  }
-  volume(vec3 P) -> mixture {
-    if (surface_distance() > 0.3) return mixture(core, 1.0);
-    float s = step(0.5, fract(tex.x * 0.7));
-    return mixture(ink, s, core, 1.0 - s);
-  }
-}
-)");
+  test::write_bytes(dir / "skin.fl", kSkinFablet);
   const std::string json = world_json(R"("ball": {"primitive": "sphere", "radius": 3})",
                                       R"({"name": "s", "mesh": "ball", "fablet": "skin.fl", "surface_reach_mm": 0.5,
                                           "transform": {"translate": [10, 10, 5]}})",
@@ -324,22 +327,7 @@ TEST(Pipeline, OutputIsIdenticalForAnyThreadCountAndBudget) {
 // voxels between 0.3 and 0.5 mm no longer cost a search.
 TEST(Pipeline, ReachInferredFromTheFabletChangesNoOutput) {
   TempDir dir;
-  test::write_bytes(dir / "skin.fl", R"(
-fablet Skin {
-  uniform material core = "A";
-  uniform material ink = "B";
-  out vec2 tex;
-  surface(vec3 P, vec3 N) -> vec3 {
-    tex = P.xy;
-    return P + N * (0.15 * (0.5 + 0.5 * sin(P.x * 4.0) * cos(P.y * 3.0)));
-  }
-  volume(vec3 P) -> mixture {
-    if (surface_distance() > 0.3) return mixture(core, 1.0);
-    float s = step(0.5, fract(tex.x * 0.7));
-    return mixture(ink, s, core, 1.0 - s);
-  }
-}
-)");
+  test::write_bytes(dir / "skin.fl", kSkinFablet);
   auto world = [](const char* reach) {
     return world_json(R"("ball": {"primitive": "sphere", "radius": 2})",
                       std::string(R"({"name": "s", "mesh": "ball", "fablet": "skin.fl", )") + reach +
