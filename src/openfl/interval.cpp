@@ -23,7 +23,9 @@
 //   * Composite operations (mod, fract, smoothstep, inversesqrt) are evaluated as the same
 //     sequence of float operations sm:: performs (sound by composition) and intersected with an
 //     analytic bound where one provably holds (mod, fract, smoothstep).
-//   * noise: [-1, 1] (the Perlin functions clamp); fbm / turbulence: +-noise::fbm_bound at the
+//   * noise: per lattice cell of a box that meets at most two along each axis, the noise
+//     polynomial bounded with that cell's corner gradients (noise::perlin_range); [-1, 1] (the
+//     Perlin functions clamp) for wider or non-finite boxes; fbm / turbulence: +-noise::fbm_bound at the
 //     largest octave count and |gain| of their ranges (turbulence with gain >= 0: [0, bound]);
 //     cellular (one feature point per unit cell): f1 <= sqrt(d) (the point's own cell) and
 //     f2 <= sqrt(1.5^2 + d - 1) (the own cell and the nearer face neighbour along x), with a
@@ -947,8 +949,20 @@ class Evaluator {
       }
       // heavy builtins
       case Op::noise2:
-      case Op::noise3:
-        return set(in, of_f(range(-1.0f, 1.0f)));
+      case Op::noise3: {
+        // Bounded cell by cell over a finite box (noise::perlin_range); the whole range otherwise.
+        const int dims = in.op == Op::noise2 ? 2 : 3;
+        float lo[3], hi[3], r_lo = -1.0f, r_hi = 1.0f;
+        bool box = true;
+        for (int a = 0; a < dims; ++a) {
+          const F& x = f(in, static_cast<std::size_t>(a));
+          box = box && x.finite();
+          lo[a] = x.lo;
+          hi[a] = x.hi;
+        }
+        if (box) noise::perlin_range(dims, lo, hi, r_lo, r_hi);
+        return set(in, of_f(range(r_lo, r_hi)));
+      }
       case Op::fbm2:
         return fbm(in, 2);
       case Op::fbm3:

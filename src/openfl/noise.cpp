@@ -27,6 +27,7 @@
 #include <bit>
 #include <cmath>
 #include <cstring>
+#include <limits>
 
 // The 8-lane vector types cross no ABI boundary (everything using them is internal and inlined
 // into one function), so GCC's warning that returning them changes the ABI without AVX does
@@ -473,6 +474,92 @@ float fbm_bound(std::int32_t octaves, float gain) {
     amp = amp * g;
   }
   return std::isnan(sum) ? INFINITY : sum;
+}
+
+bool perlin_range(int dims, const float* lo, const float* hi, float& out_lo, float& out_hi) {
+  if (dims != 2 && dims != 3) return false;
+  double cell[3][2];  // per axis: the first and last lattice cell the box meets
+  int cells[3] = {1, 1, 1};
+  for (int a = 0; a < dims; ++a) {
+    if (!(lo[a] <= hi[a]) || !(std::fabs(lo[a]) < kBig) || !(std::fabs(hi[a]) < kBig)) return false;
+    cell[a][0] = std::floor(static_cast<double>(lo[a]));
+    cell[a][1] = std::floor(static_cast<double>(hi[a]));
+    if (cell[a][1] - cell[a][0] > 1) return false;
+    cells[a] = cell[a][1] > cell[a][0] ? 2 : 1;
+  }
+  using L4 = Lanes<4>;
+  const std::uint32_t mult[3] = {kHx, kHy, kHz};
+  // A corner's gradient, read off the point code's own gradient function with unit offsets.
+  auto gradient = [&](std::uint32_t hash, double* g) {
+    const L4::U h = {hash, hash, hash, hash};
+    const L4::F one = splat<L4>(1.0f), zero = splat<L4>(0.0f);
+    if (dims == 2) {
+      g[0] = grad2<L4>(h, one, zero)[0];
+      g[1] = grad2<L4>(h, zero, one)[0];
+    } else {
+      g[0] = grad3<L4>(h, one, zero, zero)[0];
+      g[1] = grad3<L4>(h, zero, one, zero)[0];
+      g[2] = grad3<L4>(h, zero, zero, one)[0];
+    }
+  };
+  auto fade_d = [](double t) { return t * t * t * (t * (t * 6.0 - 15.0) + 10.0); };
+  // lerp(t, a, b) = a + t (b - a) over t in [t0, t1] (within [0, 1]) and independent a, b: for
+  // a fixed t it grows with a and b, and it is linear in t, so the ends of t bound it.
+  auto lerp_range = [](double t0, double t1, const double* a, const double* b, double* r) {
+    r[0] = std::min(a[0] + t0 * (b[0] - a[0]), a[0] + t1 * (b[0] - a[0]));
+    r[1] = std::max(a[1] + t0 * (b[1] - a[1]), a[1] + t1 * (b[1] - a[1]));
+  };
+  double total[2] = {std::numeric_limits<double>::infinity(), -std::numeric_limits<double>::infinity()};
+  for (int cz = 0; cz < cells[2]; ++cz) {
+    for (int cy = 0; cy < cells[1]; ++cy) {
+      for (int cx = 0; cx < cells[0]; ++cx) {
+        const int pick[3] = {cx, cy, cz};
+        double c[3] = {0, 0, 0}, f0[3] = {0, 0, 0}, f1[3] = {0, 0, 0}, u0[3] = {0, 0, 0}, u1[3] = {0, 0, 0};
+        for (int a = 0; a < dims; ++a) {
+          c[a] = cell[a][pick[a]];
+          f0[a] = std::clamp(static_cast<double>(lo[a]) - c[a], 0.0, 1.0);
+          f1[a] = std::clamp(static_cast<double>(hi[a]) - c[a], 0.0, 1.0);
+          u0[a] = fade_d(f0[a]);
+          u1[a] = fade_d(f1[a]);
+        }
+        // Corner k (bit a of k: the far corner along axis a): its gradient's dot with the offset
+        // f - corner, a sum of independent linear terms.
+        double value[8][2];
+        const int corners = 1 << dims;
+        for (int k = 0; k < corners; ++k) {
+          std::uint32_t hash = 0;
+          for (int a = 0; a < dims; ++a) {
+            const auto ic = static_cast<std::int32_t>(c[a]) + ((k >> a) & 1);
+            hash += static_cast<std::uint32_t>(ic) * mult[a];
+          }
+          double g[3] = {0, 0, 0};
+          gradient(mix(L4::U{hash, hash, hash, hash})[0], g);
+          value[k][0] = value[k][1] = 0;
+          for (int a = 0; a < dims; ++a) {
+            const double shift = (k >> a) & 1;
+            const double e0 = g[a] * (f0[a] - shift), e1 = g[a] * (f1[a] - shift);
+            value[k][0] += std::min(e0, e1);
+            value[k][1] += std::max(e0, e1);
+          }
+        }
+        // Interpolate along x, then y, then z, as the point code does.
+        for (int a = 0, n = corners; a < dims; ++a, n /= 2) {
+          for (int k = 0; k < n / 2; ++k) lerp_range(u0[a], u1[a], value[2 * k], value[2 * k + 1], value[k]);
+        }
+        total[0] = std::min(total[0], value[0][0]);
+        total[1] = std::max(total[1], value[0][1]);
+      }
+    }
+  }
+  // The point code sums at most about twenty float operations on values below 3 (the raw sums stay
+  // within about 2.1): its rounding stays far below this allowance.
+  constexpr double kRounding = 1e-4;
+  const double scale = dims == 2 ? kScale2 : kScale3;
+  const double r_lo = std::clamp((total[0] - kRounding) * scale - kRounding, -1.0, 1.0);
+  const double r_hi = std::clamp((total[1] + kRounding) * scale + kRounding, -1.0, 1.0);
+  out_lo = std::max(-1.0f, std::nextafter(static_cast<float>(r_lo), -2.0f));
+  out_hi = std::min(1.0f, std::nextafter(static_cast<float>(r_hi), 2.0f));
+  return true;
 }
 
 #if FABFORGE_NOISE_DISPATCH

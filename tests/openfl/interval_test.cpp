@@ -766,6 +766,13 @@ TEST(Interval, NoiseFbmCellular) {
   const Interval n = single("", "noise(vec3(x, y, z))", box3({0, 10}, {0, 10}, {0, 10}));
   EXPECT_EQ(n.lo, -1.0f);
   EXPECT_EQ(n.hi, 1.0f);
+  // A small box gets the noise's own variation over it, not [-1, 1].
+  const Interval small = single("", "0.3 * noise(vec2(x, y) * 8.0)", box3({0.51f, 0.52f}, {0.30f, 0.31f}));
+  EXPECT_GT(small.lo, -0.3f);
+  EXPECT_LT(small.hi, 0.3f);
+  EXPECT_LT(small.hi - small.lo, 0.1f);
+  EXPECT_LE(small.lo, 0.3f * noise::perlin2(0.515f * 8.0f, 0.305f * 8.0f));
+  EXPECT_GE(small.hi, 0.3f * noise::perlin2(0.515f * 8.0f, 0.305f * 8.0f));
   const Interval f = single("", "fbm(vec3(x, y, z), 3)", box3({0, 10}, {0, 10}, {0, 10}));
   EXPECT_EQ(f.hi, 1.75f);
   EXPECT_EQ(f.lo, -1.75f);

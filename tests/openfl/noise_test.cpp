@@ -231,6 +231,69 @@ TEST(Noise, CellularProperties) {
   }
 }
 
+// perlin_range: every sample of a box lies in its bounds (corners, faces, random inside, the
+// box astride a cell boundary), small boxes get narrow bounds, and boxes it cannot bound are
+// refused.
+TEST(Noise, RangeOverABoxHoldsEverySampleAndIsNarrowForSmallBoxes) {
+  std::mt19937 rng(41);
+  std::uniform_real_distribution<float> where(-40.0f, 40.0f), size(0.0f, 1.5f), unit(0.0f, 1.0f);
+  double width_small = 0;
+  int small_boxes = 0;
+  for (int box = 0; box < 3000; ++box) {
+    const int dims = 2 + box % 2;
+    float lo[3], hi[3];
+    const float edge = box % 3 == 0 ? size(rng) * 0.02f : size(rng);
+    for (int a = 0; a < dims; ++a) {
+      lo[a] = box % 7 == 0 ? std::round(where(rng)) - edge * 0.5f : where(rng);  // some astride a lattice plane
+      hi[a] = lo[a] + edge * unit(rng);
+    }
+    float r_lo = 0, r_hi = 0;
+    const bool ok = perlin_range(dims, lo, hi, r_lo, r_hi);
+    bool two_cells = true;
+    for (int a = 0; a < dims; ++a) two_cells = two_cells && std::floor(hi[a]) - std::floor(lo[a]) <= 1;
+    ASSERT_EQ(ok, two_cells) << "box " << box;
+    if (!ok) continue;
+    ASSERT_LE(r_lo, r_hi);
+    ASSERT_GE(r_lo, -1.0f);
+    ASSERT_LE(r_hi, 1.0f);
+    for (int q = 0; q < 400; ++q) {
+      float p[3];
+      for (int a = 0; a < dims; ++a) {
+        const int corner = q < 8 ? (q >> a) & 1 : -1;
+        p[a] = corner == 0 ? lo[a] : corner == 1 ? hi[a] : lo[a] + (hi[a] - lo[a]) * unit(rng);
+        p[a] = std::clamp(p[a], lo[a], hi[a]);
+      }
+      const float v = dims == 2 ? perlin2(p[0], p[1]) : perlin3(p[0], p[1], p[2]);
+      ASSERT_GE(v, r_lo) << "box " << box << " sample " << q;
+      ASSERT_LE(v, r_hi) << "box " << box << " sample " << q;
+    }
+    if (edge < 0.03f) {
+      width_small += r_hi - r_lo;
+      ++small_boxes;
+    }
+  }
+  ASSERT_GT(small_boxes, 500);
+  // Boxes under 0.03 on a side: the noise changes by a few hundredths over them at most.
+  EXPECT_LT(width_small / small_boxes, 0.1);
+  // Refused: three cells along an axis, empty, beyond 2^23, wrong dimension.
+  float r_lo = -7, r_hi = 7;
+  const float wide_lo[3] = {0.5f, 0, 0}, wide_hi[3] = {2.5f, 0.5f, 0.5f};
+  EXPECT_FALSE(perlin_range(3, wide_lo, wide_hi, r_lo, r_hi));
+  const float empty_lo[2] = {1, 1}, empty_hi[2] = {0, 2};
+  EXPECT_FALSE(perlin_range(2, empty_lo, empty_hi, r_lo, r_hi));
+  const float big_lo[2] = {1e8f, 0}, big_hi[2] = {1e8f, 0};
+  EXPECT_FALSE(perlin_range(2, big_lo, big_hi, r_lo, r_hi));
+  EXPECT_FALSE(perlin_range(4, big_lo, big_hi, r_lo, r_hi));
+  EXPECT_EQ(r_lo, -7);
+  EXPECT_EQ(r_hi, 7);
+  // A point box: bounds around the point's value.
+  const float pt[2] = {3.3f, -7.9f};
+  ASSERT_TRUE(perlin_range(2, pt, pt, r_lo, r_hi));
+  EXPECT_LE(r_lo, perlin2(pt[0], pt[1]));
+  EXPECT_GE(r_hi, perlin2(pt[0], pt[1]));
+  EXPECT_LT(r_hi - r_lo, 1e-3f);
+}
+
 TEST(Noise, SpeedPrint) {
   const std::size_t n = 1 << 16;
   const auto x = random_floats(n, -100.0f, 100.0f, 19), y = random_floats(n, -100.0f, 100.0f, 20),

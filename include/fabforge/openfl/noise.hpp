@@ -23,6 +23,16 @@ void cellular3(float x, float y, float z, float& f1, float& f2);
 /// Upper bound of |fbm| for given octaves/gain (sum of |gain|^i); used by the interval interpreter.
 float fbm_bound(std::int32_t octaves, float gain);
 
+/// Bounds of perlin2 (dims 2) or perlin3 (dims 3) over the box lo[a] <= x_a <= hi[a]: every value
+/// the point functions return inside the box lies in [out_lo, out_hi]. The box may meet at most
+/// two lattice cells along each axis; per cell the noise polynomial is bounded with each corner's
+/// own gradient (exact linear ranges, monotone fades, interpolations bounded as functions of
+/// independent arguments), then widened for float rounding. Returns false, leaving the outputs
+/// alone, for a box wider than that, empty, or not inside +-2^23 (the caller keeps [-1, 1]).
+/// Used by the interval interpreter: a small box gets a range about as narrow as the noise's
+/// variation over it.
+bool perlin_range(int dims, const float* lo, const float* hi, float& out_lo, float& out_hi);
+
 // Batch forms over n lanes (same results as the scalar functions, lane by lane).
 void perlin2(std::size_t n, const float* x, const float* y, float* out);
 void perlin3(std::size_t n, const float* x, const float* y, const float* z, float* out);
