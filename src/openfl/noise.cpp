@@ -479,13 +479,13 @@ float fbm_bound(std::int32_t octaves, float gain) {
 bool perlin_range(int dims, const float* lo, const float* hi, float& out_lo, float& out_hi) {
   if (dims != 2 && dims != 3) return false;
   double cell[3][2];  // per axis: the first and last lattice cell the box meets
-  int cells[3] = {1, 1, 1};
+  int cells[3] = {1, 1, 1};  // how many cells the box meets per axis (1 or 2)
   for (int a = 0; a < dims; ++a) {
     if (!(lo[a] <= hi[a]) || !(std::fabs(lo[a]) < kBig) || !(std::fabs(hi[a]) < kBig)) return false;
     cell[a][0] = std::floor(static_cast<double>(lo[a]));
     cell[a][1] = std::floor(static_cast<double>(hi[a]));
     if (cell[a][1] - cell[a][0] > 1) return false;
-    cells[a] = cell[a][1] > cell[a][0] ? 2 : 1;
+    cells[a] = 1 + static_cast<int>(cell[a][1] - cell[a][0]);
   }
   using L4 = Lanes<4>;
   const std::uint32_t mult[3] = {kHx, kHy, kHz};
@@ -502,7 +502,6 @@ bool perlin_range(int dims, const float* lo, const float* hi, float& out_lo, flo
       g[2] = grad3<L4>(h, zero, zero, one)[0];
     }
   };
-  auto fade_d = [](double t) { return t * t * t * (t * (t * 6.0 - 15.0) + 10.0); };
   // lerp(t, a, b) = a + t (b - a) over t in [t0, t1] (within [0, 1]) and independent a, b: for
   // a fixed t it grows with a and b, and it is linear in t, so the ends of t bound it.
   auto lerp_range = [](double t0, double t1, const double* a, const double* b, double* r) {
@@ -519,8 +518,8 @@ bool perlin_range(int dims, const float* lo, const float* hi, float& out_lo, flo
           c[a] = cell[a][pick[a]];
           f0[a] = std::clamp(static_cast<double>(lo[a]) - c[a], 0.0, 1.0);
           f1[a] = std::clamp(static_cast<double>(hi[a]) - c[a], 0.0, 1.0);
-          u0[a] = fade_d(f0[a]);
-          u1[a] = fade_d(f1[a]);
+          u0[a] = fade(f0[a]);  // the point code's fade, in double
+          u1[a] = fade(f1[a]);
         }
         // Corner k (bit a of k: the far corner along axis a): its gradient's dot with the offset
         // f - corner, a sum of independent linear terms.
@@ -533,7 +532,7 @@ bool perlin_range(int dims, const float* lo, const float* hi, float& out_lo, flo
             hash += static_cast<std::uint32_t>(ic) * mult[a];
           }
           double g[3] = {0, 0, 0};
-          gradient(mix(L4::U{hash, hash, hash, hash})[0], g);
+          gradient(mix(hash), g);
           value[k][0] = value[k][1] = 0;
           for (int a = 0; a < dims; ++a) {
             const double shift = (k >> a) & 1;
