@@ -1037,32 +1037,30 @@ void VoxelJob::Impl::run_slab(int k0, int k1, std::vector<Slice>& slices, JobSta
     std::uint64_t n_support = 0;
     if (plan.support >= 0) {
       const std::int32_t* tops = support_top.data() + static_cast<std::size_t>(j / kSupportBlock) * support_bx;
-      // By support block: the columns whose support ends below this layer are skipped together.
-      for (int i = 0, b = 0; i < g.nx; ++b) {
-        const int block_end = std::min(g.nx, i + kSupportBlock);
-        if (k >= tops[b]) {
-          i = block_end;
-          continue;
+      // An owned voxel whose mixture is void (a non-finite weight, or no positive one).
+      auto void_mixture = [&](const float* w) {
+        float sum = 0;
+        bool finite = true;
+        for (int m = 0; m < D; ++m) {
+          finite = finite && std::isfinite(w[m]);
+          sum += std::max(w[m], 0.0f);
         }
-        for (; i < block_end; ++i) {
+        return !finite || !(sum > 0);
+      };
+      // By support block: the columns whose support ends below this layer are skipped together.
+      for (int b = 0; b * kSupportBlock < g.nx; ++b) {
+        if (k >= tops[b]) continue;
+        for (int i = b * kSupportBlock; i < std::min(g.nx, (b + 1) * kSupportBlock); ++i) {
           float* w = row_weights + static_cast<std::size_t>(i) * D;
-          bool is_void = true;
-          if (own[i] >= 0) {
-            float sum = 0;
-            bool finite = true;
-            for (int m = 0; m < D; ++m) {
-              finite = finite && std::isfinite(w[m]);
-              sum += std::max(w[m], 0.0f);
-            }
-            is_void = !finite || !(sum > 0);
-            if (is_void) std::fill(w, w + D, 0.0f);
-          } else {
+          if (own[i] < 0) {
             touch.push_back(i);
+          } else if (void_mixture(w)) {
+            std::fill(w, w + D, 0.0f);
+          } else {
+            continue;
           }
-          if (is_void) {
-            w[dithered_support] = 1.0f;
-            ++n_support;
-          }
+          w[dithered_support] = 1.0f;
+          ++n_support;
         }
       }
     }
