@@ -9,6 +9,14 @@ if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU" AND CMAKE_CXX_COMPILER_VERSION VERSION_L
   target_compile_options(fabforge_options INTERFACE -Wno-restrict)
 endif()
 
+# No fused multiply-add contraction: a * b + c is rounded twice wherever it is written so, on every
+# CPU. GCC contracts by default wherever the target has FMA (aarch64 always, x86-64 with
+# -march=native), which changes the last bits of results and so the bytes of outputs (the
+# creature's slices differed in 152 voxels). With it off, a native build and the portable one give
+# byte-identical outputs; on portable x86-64, which has no FMA, it changes no instruction (the
+# release objects and binary were byte-identical with and without it).
+target_compile_options(fabforge_options INTERFACE -ffp-contract=off)
+
 if(FABFORGE_NATIVE)
   target_compile_options(fabforge_options INTERFACE -march=native)
 endif()
