@@ -17,16 +17,7 @@ mkdir -p "$OUT"
 median() { sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
 field() { python3 -c "import json,sys; r=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))" "$@"; }
 
-python3 - "$OUT/creature.json" <<'PY'
-import json, os, sys
-w = json.load(open("examples/voxel/creature_zebra.json"))
-base = os.path.abspath("examples/voxel")
-w["meshes"]["creature"]["file"] = os.path.join(base, "creature.stl")
-for s in w["shapes"]:
-    s["fablet"] = os.path.normpath(os.path.join(base, s["fablet"]))
-w["output"] = {"raw": "creature.raw"}
-json.dump(w, open(sys.argv[1], "w"))
-PY
+bench/voxel/creature_world.py "$OUT/creature.json"
 rate=(); first=(); search=()
 for i in $(seq "$RUNS"); do
   "$FABFORGE" -q voxel "$OUT/creature.json" -o "$OUT/creature" >/dev/null

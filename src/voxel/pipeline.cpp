@@ -1037,16 +1037,6 @@ void VoxelJob::Impl::run_slab(int k0, int k1, std::vector<Slice>& slices, JobSta
     std::uint64_t n_support = 0;
     if (plan.support >= 0) {
       const std::int32_t* tops = support_top.data() + static_cast<std::size_t>(j / kSupportBlock) * support_bx;
-      // An owned voxel whose mixture is void (a non-finite weight, or no positive one).
-      auto void_mixture = [&](const float* w) {
-        float sum = 0;
-        bool finite = true;
-        for (int m = 0; m < D; ++m) {
-          finite = finite && std::isfinite(w[m]);
-          sum += std::max(w[m], 0.0f);
-        }
-        return !finite || !(sum > 0);
-      };
       // By support block: the columns whose support ends below this layer are skipped together.
       for (int b = 0; b * kSupportBlock < g.nx; ++b) {
         if (k >= tops[b]) continue;
@@ -1054,7 +1044,7 @@ void VoxelJob::Impl::run_slab(int k0, int k1, std::vector<Slice>& slices, JobSta
           float* w = row_weights + static_cast<std::size_t>(i) * D;
           if (own[i] < 0) {
             touch.push_back(i);
-          } else if (void_mixture(w)) {
+          } else if (is_void_mixture(w, D)) {  // owned, but the dither would leave it void
             std::fill(w, w + D, 0.0f);
           } else {
             continue;

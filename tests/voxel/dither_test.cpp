@@ -168,6 +168,21 @@ TEST(Dither, NegativeAndNonFiniteWeights) {
   }
 }
 
+// is_void_mixture states rule 1 for callers (the pipeline's support): it must agree with what the
+// Ditherer outputs, including the large-sum case (finite weights whose float sum overflows).
+TEST(Dither, VoidTestAgreesWithTheDitherer) {
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  const float inf = std::numeric_limits<float>::infinity();
+  const std::vector<std::vector<float>> cases = {
+      {-1.0f, 1.0f, 0.0f}, {-1.0f, -1.0f, -1.0f}, {0.0f, 0.0f, 0.0f},    {nan, 1.0f, 0.0f},    {1.0f, inf, 0.0f},
+      {1.0f, -inf, 0.0f},  {1e30f, 0.0f, 3e38f},  {3e38f, 3e38f, 3e38f}, {1e-30f, 0.0f, 0.0f}, {-0.0f, 0.0f, 0.0f},
+  };
+  for (std::size_t c = 0; c < cases.size(); ++c) {
+    const auto out = dither_slice(uniform_weights(5, 2, cases[c]), 5, 2, 3);
+    EXPECT_EQ(is_void_mixture(cases[c].data(), 3), out[0] == 0) << "case " << c;
+  }
+}
+
 TEST(Dither, TiesGoToTheLowestIndex) {
   const auto out = dither_slice(std::vector<float>{0.5f, 0.5f}, 1, 1, 2);
   EXPECT_EQ(out[0], 1);

@@ -25,6 +25,8 @@
 /// runs serially; slices are independent, so a pipeline may dither different slices in parallel
 /// with one Ditherer each). A Ditherer is not thread-safe; use one per thread.
 
+#include <algorithm>
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <vector>
@@ -33,6 +35,19 @@ namespace fabforge::voxel {
 
 /// The largest material count the Ditherer takes (the printer table's limit).
 inline constexpr int kMaxDitherMaterials = 64;
+
+/// Rule 1's void test for one voxel's `materials` weights: a weight that is not finite, or no
+/// positive weight. The Ditherer outputs 0 for exactly these voxels (its kernel makes the same test
+/// fused with the normalisation); a pipeline that fills void voxels with support asks this.
+inline bool is_void_mixture(const float* weights, int materials) {
+  float sum = 0;
+  bool finite = true;
+  for (int m = 0; m < materials; ++m) {
+    finite = finite && std::isfinite(weights[m]);
+    sum += std::max(weights[m], 0.0f);
+  }
+  return !finite || !(sum > 0);
+}
 
 /// Streaming vector Floyd-Steinberg ditherer for slices of width x height voxels and M materials.
 class Ditherer {
