@@ -26,7 +26,10 @@ for i in $(seq "$RUNS"); do
   search+=("$(field "$OUT/creature/report.json" "r['run']['surface_searches']['thread_s']")")
 done
 echo "creature_zebra 600x300 dpi 27 um: $(printf '%s\n' "${rate[@]}" | median) M fablet voxels/s (median of $RUNS), first slice $(printf '%s\n' "${first[@]}" | median) s, searches $(printf '%s\n' "${search[@]}" | median) thread-s for $(field "$OUT/creature/report.json" "r['run']['surface_searches']['voxels']") voxels"
-field "$OUT/creature/report.json" "r['run']['phase_s']"
+echo "wall s per phase (last run):"
+field "$OUT/creature/report.json" "{k: round(v, 3) for k, v in r['run']['phase_s'].items()}"
+echo "thread-s per phase (last run; the searches are part of volume_and_dither):"
+field "$OUT/creature/report.json" "{k: round(v, 3) for k, v in r['run']['phase_cpu_s'].items()}"
 
 for mb in 1024 256; do
   per=(); rss=()

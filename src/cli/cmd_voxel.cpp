@@ -204,7 +204,13 @@ void run_voxel(const VoxelOptions& o, CommandEnv& env) {
                      {"index", stats.index_s},
                      {"voxelize", stats.voxelize_s},
                      {"volume_and_dither", stats.volume_s},
-                     {"sinks", stats.sinks_s}}}};
+                     {"sinks", stats.sinks_s}}},
+                   {"phase_cpu_s",
+                    {{"tessellate", stats.tessellate_cpu_s},
+                     {"index", stats.index_cpu_s},
+                     {"voxelize", stats.voxelize_cpu_s},
+                     {"volume_and_dither", stats.volume_cpu_s},
+                     {"sinks", stats.sinks_cpu_s}}}};
   write_file_atomic(out_dir / "report.json", report.dump(2) + "\n");
   if (o.json) {
     env.out() << report.dump(2) << "\n";

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <ctime>
 #include <limits>
 #include <map>
 #include <mutex>
@@ -59,6 +60,23 @@ constexpr std::size_t kProcessBaseBytes = std::size_t{24} << 20;
 constexpr double kInf = std::numeric_limits<double>::infinity();
 
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+// CPU time of the whole process (every thread), s.
+double process_cpu_seconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
+}
+
+// Wall and process CPU time from construction, added to a phase's totals (JobStats).
+struct PhaseTimer {
+  Clock::time_point wall = Clock::now();
+  double cpu = process_cpu_seconds();
+  void add_to(double& wall_s, double& cpu_s) const {
+    wall_s += seconds_since(wall);
+    cpu_s += process_cpu_seconds() - cpu;
+  }
+};
 
 std::string format_mm(double v) {
   char buf[32];
@@ -781,7 +799,7 @@ void VoxelJob::Impl::run_slab(int k0, int k1, std::vector<Slice>& slices, JobSta
     Shape& s = *act.shape;
     const SurfaceIndex* index = s.plan.surface_phase ? act.index.get() : s.base_index.get();
     if (!s.plan.surface_queries || index == nullptr || !std::isfinite(s.plan.reach_mm) || act.runs.ny == 0) return;
-    const auto t_far = Clock::now();
+    const PhaseTimer t_far;
     FarBlocks& fb = act.far;
     fb.size = {kFarBlock[0] * g.dx, kFarBlock[1] * g.dy, kFarBlock[2] * g.dz};
     fb.inv_size = {1.0 / fb.size.x, 1.0 / fb.size.y, 1.0 / fb.size.z};
@@ -833,18 +851,18 @@ void VoxelJob::Impl::run_slab(int k0, int k1, std::vector<Slice>& slices, JobSta
     }
     fb.reach = s.plan.reach_mm * (1 + 1e-5) + 1e-5;
     s.host->set_index(index, &fb);
-    stats.index_s += seconds_since(t_far);
+    t_far.add_to(stats.index_s, stats.index_cpu_s);
   };
 
   // Shapes without a surface phase: the whole slab at once, from the base mesh indexed once.
   for (Active& act : active) {
     Shape& s = *act.shape;
     if (!s.plan.surface_phase) {
-      auto t_vox = Clock::now();
+      const PhaseTimer t_vox;
       if (!s.voxelizer) s.voxelizer = std::make_unique<MeshVoxelizer>(s.mesh, s.grid, Vec3d{0, 0, 0});
       act.runs = s.voxelizer->voxelize(act.k0, act.k1);
-      stats.voxelize_s += seconds_since(t_vox);
-      auto t_index = Clock::now();
+      t_vox.add_to(stats.voxelize_s, stats.voxelize_cpu_s);
+      const PhaseTimer t_index;
       if (s.plan.surface_queries && !s.base_index) {
         SurfaceMesh sm;
         sm.positions = s.mesh.vertices;
@@ -860,7 +878,7 @@ void VoxelJob::Impl::run_slab(int k0, int k1, std::vector<Slice>& slices, JobSta
         io.tolerance_mm = query_tolerance_mm;
         s.base_index = std::make_unique<SurfaceIndex>(std::move(sm), io);
       }
-      stats.index_s += seconds_since(t_index);
+      t_index.add_to(stats.index_s, stats.index_cpu_s);
       if (s.host) s.host->set_index(s.base_index.get());
       prepare_far(act);
     }
@@ -901,7 +919,7 @@ void VoxelJob::Impl::run_slab(int k0, int k1, std::vector<Slice>& slices, JobSta
     // Room for the missing patches first: what this band does not use goes, oldest first.
     evict(incoming);
     // Tessellate the missing patches in parallel, one call per patch.
-    auto t_tess = Clock::now();
+    const PhaseTimer t_tess;
     std::vector<CacheEntry> made(missing.size());
     parallel_for(0, missing.size(), 1, [&](std::size_t lo, std::size_t hi) {
       SurfaceTessellator tess(s.program, s.surface);
@@ -926,9 +944,9 @@ void VoxelJob::Impl::run_slab(int k0, int k1, std::vector<Slice>& slices, JobSta
       cache.emplace(std::make_pair(shape_id, missing[q]), std::move(e));
     }
     stats.cache_peak_bytes = std::max(stats.cache_peak_bytes, cache_bytes);
-    stats.tessellate_s += seconds_since(t_tess);
+    t_tess.add_to(stats.tessellate_s, stats.tessellate_cpu_s);
     // The voxelizer's mesh.
-    auto t_vox = Clock::now();
+    const PhaseTimer t_vox;
     // Only micropolygons whose z-range meets [lo, hi] (the patches are coarser than the slab).
     auto reaches = [](const SurfaceMesh& sm, const Triangle& t, double lo, double hi) {
       const float z0 = sm.positions[t[0]].z, z1 = sm.positions[t[1]].z, z2 = sm.positions[t[2]].z;
@@ -990,9 +1008,9 @@ void VoxelJob::Impl::run_slab(int k0, int k1, std::vector<Slice>& slices, JobSta
     }
     std::copy(act.runs.winding_top.begin(), act.runs.winding_top.end(), s.winding.begin() + row_first);
     act.runs.winding_top = {};
-    stats.voxelize_s += seconds_since(t_vox);
+    t_vox.add_to(stats.voxelize_s, stats.voxelize_cpu_s);
     // The query index over the band.
-    auto t_index = Clock::now();
+    const PhaseTimer t_index;
     if (s.plan.surface_queries && !band_patches.empty()) {
       // The band's parts in patch order (which orders ties), shared with the cache.
       std::vector<std::shared_ptr<const SurfacePart>> parts;
@@ -1007,7 +1025,7 @@ void VoxelJob::Impl::run_slab(int k0, int k1, std::vector<Slice>& slices, JobSta
       io.tolerance_mm = query_tolerance_mm;
       if (!parts.empty()) act.index = std::make_unique<SurfaceIndex>(std::move(parts), io);
     }
-    stats.index_s += seconds_since(t_index);
+    t_index.add_to(stats.index_s, stats.index_cpu_s);
     s.host->set_index(act.index.get());
     prepare_far(act);
   };
@@ -1088,7 +1106,7 @@ void VoxelJob::Impl::run_slab(int k0, int k1, std::vector<Slice>& slices, JobSta
   };
   halve(halve, k0, k1);
   auto volume_rows = [&](int ja, int jb) {
-    const auto t_volume = Clock::now();
+    const PhaseTimer t_volume;
     // Each task takes a run of layers and walks it row by row, every layer of the run at each row:
     // neighbouring layers ask about the same stretch of surface, which then stays in the caches
     // (layer by layer, every layer would stream the whole band's hierarchy from memory again). Each
@@ -1231,7 +1249,7 @@ void VoxelJob::Impl::run_slab(int k0, int k1, std::vector<Slice>& slices, JobSta
       fablet_voxels += n_fablet;
       support_voxels += n_support;
     });
-    stats.volume_s += seconds_since(t_volume);
+    t_volume.add_to(stats.volume_s, stats.volume_cpu_s);
     for (Active& act : active) {
       if (!act.shape->host) continue;
       const auto [lanes, seconds] = act.shape->host->take_search_counts();
@@ -1332,12 +1350,12 @@ JobStats VoxelJob::run(std::span<SliceSink* const> sinks, RunContext& context,
     const int height = slab == 0 ? first_height : plan.slab_layers;
     const int k1 = std::min(plan.grid.nz, k0 + height);
     context.run([&] { im.run_slab(k0, k1, slices, stats); });
-    const auto t_sinks = Clock::now();
+    const PhaseTimer t_sinks;
     for (int k = k0; k < k1; ++k) {
       for (SliceSink* sink : sinks) sink->write(slices[static_cast<std::size_t>(k - k0)]);
       ++stats.slices;
     }
-    stats.sinks_s += seconds_since(t_sinks);
+    t_sinks.add_to(stats.sinks_s, stats.sinks_cpu_s);
     if (slab == 0) stats.first_slice_s = seconds_since(t0);
     ++slab;
     k0 = k1;
@@ -1355,11 +1373,11 @@ JobStats VoxelJob::run(std::span<SliceSink* const> sinks, RunContext& context,
   // The micropolygons are not needed any more: their memory goes to the sinks' writers.
   im.cache.clear();
   im.cache_bytes = 0;
-  const auto t_finish = Clock::now();
+  const PhaseTimer t_finish;
   context.run([&] {  // sinks may write their files in parallel, within the job's threads
     for (SliceSink* sink : sinks) sink->finish();
   });
-  stats.sinks_s += seconds_since(t_finish);
+  t_finish.add_to(stats.sinks_s, stats.sinks_cpu_s);
   stats.run_s = seconds_since(t0);
   return stats;
 }

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
+#include <sys/resource.h>
 
 #include <filesystem>
 #include <string>
@@ -114,6 +115,39 @@ TEST(VoxelCli, BadInputExitsWithAClearMessageAndNoOutput) {
   r = fabforge({"voxel", gallery("rods")});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_TRUE(contains(r.err, "-o")) << r.err;
+}
+
+// The report's per-phase CPU time (thread-seconds, for throughput budgets): one figure per phase
+// of the wall-time breakdown, none negative, and together no more than the CPU time the whole
+// fabforge process used (measured here from the test's side, over the child it waited for).
+TEST(VoxelCli, ReportsCpuTimePerPhase) {
+  TempDir dir;
+  auto children_cpu = [] {
+    rusage u{};
+    getrusage(RUSAGE_CHILDREN, &u);
+    return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+           1e-6 * static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec);
+  };
+  const double before = children_cpu();
+  const CommandResult r = fabforge(
+      {"-q", "voxel", gallery("creature_zebra"), "-o", dir.path().string(), "--dpi", "100", "--layer-um", "100"});
+  const double process_cpu = children_cpu() - before;
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto report = nlohmann::json::parse(test::read_bytes(dir / "report.json"));
+  const auto& wall = report["run"]["phase_s"];
+  const auto& cpu = report["run"]["phase_cpu_s"];
+  ASSERT_EQ(cpu.size(), wall.size());
+  double sum = 0;
+  for (const auto& [phase, seconds] : wall.items()) {
+    ASSERT_TRUE(cpu.contains(phase)) << phase;
+    const double c = cpu[phase].get<double>();
+    EXPECT_GE(c, 0.0) << phase;
+    sum += c;
+  }
+  EXPECT_GT(cpu["volume_and_dither"].get<double>(), 0.0);
+  EXPECT_GT(cpu["tessellate"].get<double>(), 0.0);
+  // Clock granularity: the children's figure counts in microseconds, the phases' in nanoseconds.
+  EXPECT_LE(sum, process_cpu + 0.01) << "phases " << sum << " s, process " << process_cpu << " s";
 }
 
 // Peak resident memory of a scaled job (a 600 x 300 dpi tray slice of 80 x 80 mm) stays under the

@@ -127,6 +127,10 @@ struct JobStats {
   /// Wall time of run()'s phases, summed over slabs: tessellation and the surface phase,
   /// nearest-point indexes, voxelization, the volume phase with dithering, the sinks.
   double tessellate_s = 0, index_s = 0, voxelize_s = 0, volume_s = 0, sinks_s = 0;
+  /// The process's CPU time (all threads) over the same phases: set beside the wall time, it shows
+  /// where threads idle (a phase's CPU / wall is its use of the threads) and what each phase costs
+  /// in thread-seconds, the budget a throughput target sets.
+  double tessellate_cpu_s = 0, index_cpu_s = 0, voxelize_cpu_s = 0, volume_cpu_s = 0, sinks_cpu_s = 0;
   /// Voxels whose volume phase asked for the nearest surface point and got a search (not culled as
   /// beyond the shape's reach), and the time those searches took, summed over the threads' calls
   /// (part of volume_s; for measuring the searches apart from the rest of the job).
