@@ -3,7 +3,7 @@
 #include <sys/resource.h>
 
 #include <cstdio>
-
+#include <ctime>
 #include <thread>
 
 #include "fabforge/core/error.hpp"
@@ -94,6 +94,12 @@ double peak_resident_mb() {
   rusage usage{};
   if (getrusage(RUSAGE_SELF, &usage) != 0) return 0;
   return static_cast<double>(usage.ru_maxrss) / 1024.0;  // Linux reports KiB
+}
+
+double process_cpu_seconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
 }
 
 }  // namespace fabforge

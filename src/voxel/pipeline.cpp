@@ -6,7 +6,6 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
-#include <ctime>
 #include <limits>
 #include <map>
 #include <mutex>
@@ -61,20 +60,13 @@ constexpr double kInf = std::numeric_limits<double>::infinity();
 
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
-// CPU time of the whole process (every thread), s.
-double process_cpu_seconds() {
-  timespec ts{};
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-  return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
-}
-
 // Wall and process CPU time from construction, added to a phase's totals (JobStats).
 struct PhaseTimer {
   Clock::time_point wall = Clock::now();
   double cpu = process_cpu_seconds();
-  void add_to(double& wall_s, double& cpu_s) const {
-    wall_s += seconds_since(wall);
-    cpu_s += process_cpu_seconds() - cpu;
+  void add_to(PhaseTime& phase) const {
+    phase.wall_s += seconds_since(wall);
+    phase.cpu_s += process_cpu_seconds() - cpu;
   }
 };
 
@@ -851,7 +843,7 @@ void VoxelJob::Impl::run_slab(int k0, int k1, std::vector<Slice>& slices, JobSta
     }
     fb.reach = s.plan.reach_mm * (1 + 1e-5) + 1e-5;
     s.host->set_index(index, &fb);
-    t_far.add_to(stats.index_s, stats.index_cpu_s);
+    t_far.add_to(stats.index);
   };
 
   // Shapes without a surface phase: the whole slab at once, from the base mesh indexed once.
@@ -861,7 +853,7 @@ void VoxelJob::Impl::run_slab(int k0, int k1, std::vector<Slice>& slices, JobSta
       const PhaseTimer t_vox;
       if (!s.voxelizer) s.voxelizer = std::make_unique<MeshVoxelizer>(s.mesh, s.grid, Vec3d{0, 0, 0});
       act.runs = s.voxelizer->voxelize(act.k0, act.k1);
-      t_vox.add_to(stats.voxelize_s, stats.voxelize_cpu_s);
+      t_vox.add_to(stats.voxelize);
       const PhaseTimer t_index;
       if (s.plan.surface_queries && !s.base_index) {
         SurfaceMesh sm;
@@ -878,7 +870,7 @@ void VoxelJob::Impl::run_slab(int k0, int k1, std::vector<Slice>& slices, JobSta
         io.tolerance_mm = query_tolerance_mm;
         s.base_index = std::make_unique<SurfaceIndex>(std::move(sm), io);
       }
-      t_index.add_to(stats.index_s, stats.index_cpu_s);
+      t_index.add_to(stats.index);
       if (s.host) s.host->set_index(s.base_index.get());
       prepare_far(act);
     }
@@ -944,7 +936,7 @@ void VoxelJob::Impl::run_slab(int k0, int k1, std::vector<Slice>& slices, JobSta
       cache.emplace(std::make_pair(shape_id, missing[q]), std::move(e));
     }
     stats.cache_peak_bytes = std::max(stats.cache_peak_bytes, cache_bytes);
-    t_tess.add_to(stats.tessellate_s, stats.tessellate_cpu_s);
+    t_tess.add_to(stats.tessellate);
     // The voxelizer's mesh.
     const PhaseTimer t_vox;
     // Only micropolygons whose z-range meets [lo, hi] (the patches are coarser than the slab).
@@ -1008,7 +1000,7 @@ void VoxelJob::Impl::run_slab(int k0, int k1, std::vector<Slice>& slices, JobSta
     }
     std::copy(act.runs.winding_top.begin(), act.runs.winding_top.end(), s.winding.begin() + row_first);
     act.runs.winding_top = {};
-    t_vox.add_to(stats.voxelize_s, stats.voxelize_cpu_s);
+    t_vox.add_to(stats.voxelize);
     // The query index over the band.
     const PhaseTimer t_index;
     if (s.plan.surface_queries && !band_patches.empty()) {
@@ -1025,7 +1017,7 @@ void VoxelJob::Impl::run_slab(int k0, int k1, std::vector<Slice>& slices, JobSta
       io.tolerance_mm = query_tolerance_mm;
       if (!parts.empty()) act.index = std::make_unique<SurfaceIndex>(std::move(parts), io);
     }
-    t_index.add_to(stats.index_s, stats.index_cpu_s);
+    t_index.add_to(stats.index);
     s.host->set_index(act.index.get());
     prepare_far(act);
   };
@@ -1249,7 +1241,7 @@ void VoxelJob::Impl::run_slab(int k0, int k1, std::vector<Slice>& slices, JobSta
       fablet_voxels += n_fablet;
       support_voxels += n_support;
     });
-    t_volume.add_to(stats.volume_s, stats.volume_cpu_s);
+    t_volume.add_to(stats.volume);
     for (Active& act : active) {
       if (!act.shape->host) continue;
       const auto [lanes, seconds] = act.shape->host->take_search_counts();
@@ -1355,7 +1347,7 @@ JobStats VoxelJob::run(std::span<SliceSink* const> sinks, RunContext& context,
       for (SliceSink* sink : sinks) sink->write(slices[static_cast<std::size_t>(k - k0)]);
       ++stats.slices;
     }
-    t_sinks.add_to(stats.sinks_s, stats.sinks_cpu_s);
+    t_sinks.add_to(stats.sinks);
     if (slab == 0) stats.first_slice_s = seconds_since(t0);
     ++slab;
     k0 = k1;
@@ -1377,7 +1369,7 @@ JobStats VoxelJob::run(std::span<SliceSink* const> sinks, RunContext& context,
   context.run([&] {  // sinks may write their files in parallel, within the job's threads
     for (SliceSink* sink : sinks) sink->finish();
   });
-  t_finish.add_to(stats.sinks_s, stats.sinks_cpu_s);
+  t_finish.add_to(stats.sinks);
   stats.run_s = seconds_since(t0);
   return stats;
 }

@@ -125,4 +125,7 @@ class RunContext {
 /// unknown).
 double peak_resident_mb();
 
+/// CPU time this process has used so far, every thread's, s (CLOCK_PROCESS_CPUTIME_ID).
+double process_cpu_seconds();
+
 }  // namespace fabforge

@@ -111,6 +111,14 @@ struct JobPlan {
   }
 };
 
+/// Time spent in one phase of a job: wall time, and the process's CPU time over it (every
+/// thread's). Set side by side they show where threads idle (cpu_s / wall_s is the phase's use of
+/// the threads) and what the phase costs in thread-seconds, the budget a throughput target sets.
+struct PhaseTime {
+  double wall_s = 0;
+  double cpu_s = 0;
+};
+
 /// Figures of a finished run.
 struct JobStats {
   std::uint64_t slices = 0;
@@ -124,16 +132,12 @@ struct JobStats {
   double setup_s = 0;        ///< constructor: meshes, fablets, bounds
   double first_slice_s = 0;  ///< from run() start until the first slice reached the sinks
   double run_s = 0;          ///< run() wall time
-  /// Wall time of run()'s phases, summed over slabs: tessellation and the surface phase,
+  /// Time in each of run()'s phases, summed over slabs: tessellation and the surface phase,
   /// nearest-point indexes, voxelization, the volume phase with dithering, the sinks.
-  double tessellate_s = 0, index_s = 0, voxelize_s = 0, volume_s = 0, sinks_s = 0;
-  /// The process's CPU time (all threads) over the same phases: set beside the wall time, it shows
-  /// where threads idle (a phase's CPU / wall is its use of the threads) and what each phase costs
-  /// in thread-seconds, the budget a throughput target sets.
-  double tessellate_cpu_s = 0, index_cpu_s = 0, voxelize_cpu_s = 0, volume_cpu_s = 0, sinks_cpu_s = 0;
+  PhaseTime tessellate, index, voxelize, volume, sinks;
   /// Voxels whose volume phase asked for the nearest surface point and got a search (not culled as
   /// beyond the shape's reach), and the time those searches took, summed over the threads' calls
-  /// (part of volume_s; for measuring the searches apart from the rest of the job).
+  /// (part of volume; for measuring the searches apart from the rest of the job).
   std::uint64_t searched_voxels = 0;
   double search_s = 0;
 };
