@@ -28,8 +28,8 @@ constexpr float kBelowAhead = 1.0f / 16.0f;
 /// first voxel lands in a guard and is never read, and the below-ahead share of the last voxel is
 /// not stored at all (error leaving the slice is dropped).
 template <int kM>
-void dither_row(const float* weights, std::uint8_t* out, int width, int materials, int dir, const float* current,
-                float* next) {
+void dither_row(const float* weights, std::uint8_t* out, const std::uint8_t* codes, int width, int materials, int dir,
+                const float* current, float* next) {
   constexpr int kCap = kM > 0 ? kM : kMaxDitherMaterials;
   const int m_count = kM > 0 ? kM : materials;
   float v[kCap];
@@ -60,7 +60,7 @@ void dither_row(const float* weights, std::uint8_t* out, int width, int material
         inv = static_cast<float>(1.0 / wide);
       } else {
         // Void: drops the error that reached it and passes none on (its residual is 0).
-        out[x] = 0;
+        out[x] = codes[0];
         for (int m = 0; m < m_count; ++m) {
           below_behind[m] = carry[m];
           carry[m] = fresh[m];
@@ -79,7 +79,7 @@ void dither_row(const float* weights, std::uint8_t* out, int width, int material
       best = larger ? m : best;
       best_value = larger ? v[m] : best_value;
     }
-    out[x] = static_cast<std::uint8_t>(best + 1);
+    out[x] = codes[best + 1];
     for (int m = 0; m < m_count; ++m) {
       const float r = m == best ? v[m] - 1.0f : v[m];
       below_behind[m] = carry[m] + kBelowBehind * r;
@@ -93,7 +93,7 @@ void dither_row(const float* weights, std::uint8_t* out, int width, int material
   for (int m = 0; m < m_count; ++m) last[m] = carry[m];
 }
 
-using RowKernel = void (*)(const float*, std::uint8_t*, int, int, int, const float*, float*);
+using RowKernel = void (*)(const float*, std::uint8_t*, const std::uint8_t*, int, int, int, const float*, float*);
 
 RowKernel pick_kernel(int materials) {
   switch (materials) {
@@ -120,7 +120,8 @@ RowKernel pick_kernel(int materials) {
 
 }  // namespace
 
-Ditherer::Ditherer(int width, int height, int materials) : width_(width), height_(height), materials_(materials) {
+Ditherer::Ditherer(int width, int height, int materials, std::span<const std::uint8_t> codes)
+    : width_(width), height_(height), materials_(materials) {
   if (width < 1 || height < 1) {
     throw usage_error("dither: slice size must be at least 1 x 1 voxels, got " + std::to_string(width) + " x " +
                       std::to_string(height));
@@ -129,6 +130,13 @@ Ditherer::Ditherer(int width, int height, int materials) : width_(width), height
     throw usage_error("dither: material count must be 1 to " + std::to_string(kMaxDitherMaterials) + ", got " +
                       std::to_string(materials));
   }
+  if (!codes.empty() && codes.size() != static_cast<std::size_t>(materials) + 1) {
+    throw usage_error("dither: " + std::to_string(codes.size()) + " output codes for " + std::to_string(materials) +
+                      " materials (one for void and one per material expected)");
+  }
+  for (int m = 0; m <= materials; ++m)
+    codes_[static_cast<std::size_t>(m)] =
+        codes.empty() ? static_cast<std::uint8_t>(m) : codes[static_cast<std::size_t>(m)];
   const std::size_t row = (static_cast<std::size_t>(width) + 2) * static_cast<std::size_t>(materials);
   current_.assign(row, 0.0f);
   next_.assign(row, 0.0f);
@@ -146,7 +154,7 @@ void Ditherer::push_row(const float* weights, std::uint8_t* out) {
                       " rows; call reset() to start the next slice");
   }
   const int dir = (row_ % 2 == 0) ? 1 : -1;
-  pick_kernel(materials_)(weights, out, width_, materials_, dir, current_.data(), next_.data());
+  pick_kernel(materials_)(weights, out, codes_.data(), width_, materials_, dir, current_.data(), next_.data());
   // Every cell of next_ was stored; it becomes the next row's incoming error.
   current_.swap(next_);
   ++row_;
@@ -157,7 +165,7 @@ void Ditherer::push_void_row(std::uint8_t* out) {
     throw usage_error("dither: row " + std::to_string(row_) + " pushed into a slice of " + std::to_string(height_) +
                       " rows; call reset() to start the next slice");
   }
-  std::fill(out, out + width_, std::uint8_t{0});
+  std::fill(out, out + width_, codes_[0]);
   // A void row passes no error on: the next row starts from zero.
   std::fill(current_.begin(), current_.end(), 0.0f);
   ++row_;

@@ -10,6 +10,7 @@
 #include <map>
 #include <mutex>
 #include <numeric>
+#include <span>
 #include <tuple>
 #include <utility>
 
@@ -762,13 +763,10 @@ void VoxelJob::Impl::run_slab(int k0, int k1, std::vector<Slice>& slices, JobSta
   const Grid& g = plan.grid;
   const int M = static_cast<int>(world.printer.materials.size());
   const int D = static_cast<int>(dithered.size());
-  // Dithered index + 1 -> printer material + 1 (0 stays void); identity when every material is used.
+  // Dithered index + 1 -> printer material + 1 (0 stays void): the ditherers' output codes.
   std::vector<std::uint8_t> to_material(static_cast<std::size_t>(D) + 1, 0);
-  bool identity = D == M;
-  for (int d = 0; d < D; ++d) {
+  for (int d = 0; d < D; ++d)
     to_material[static_cast<std::size_t>(d) + 1] = static_cast<std::uint8_t>(dithered[static_cast<std::size_t>(d)] + 1);
-    identity = identity && dithered[static_cast<std::size_t>(d)] == d;
-  }
 
   // 1-2. Working set and each shape's solid inside the slab.
   struct Active {
@@ -1033,27 +1031,30 @@ void VoxelJob::Impl::run_slab(int k0, int k1, std::vector<Slice>& slices, JobSta
   });
   std::vector<Ditherer> ditherers;
   ditherers.reserve(static_cast<std::size_t>(k1 - k0));
-  for (int k = k0; k < k1; ++k) ditherers.emplace_back(g.nx, g.ny, D);
+  for (int k = k0; k < k1; ++k) ditherers.emplace_back(g.nx, g.ny, D, to_material);
   std::atomic<std::uint64_t> shape_voxels{0}, fablet_voxels{0}, support_voxels{0};
   const auto layer_grain = static_cast<std::size_t>(layer_run(k1 - k0));
   const int band_rows = std::max(1, std::min(plan.band_rows, g.ny));
   // Row j of layer k once its volume phase is done: support for the void voxels below the
-  // z-buffer, dithering into the slice, then the row's weights and owners cleared for the next row
-  // (`touch`: the voxels owned or given support). Returns the support voxels.
-  auto finish_row = [&](Ditherer& ditherer, int k, int j, float* row_weights, std::int16_t* own,
-                        std::vector<int>& touch) {
+  // z-buffer, dithering into the slice, then the row's weights and owners cleared for the next row.
+  // `touch` holds the row's owned voxels (n_touch of them) and receives those given support (the
+  // two are disjoint, so at most nx in all); `support_blocks`: the row's support blocks whose top
+  // lies above the run's first layer (the others hold no support in any layer of the run).
+  // Returns the support voxels.
+  auto finish_row = [&](Ditherer& ditherer, int k, int j, float* row_weights, std::int16_t* own, int* touch,
+                        std::size_t n_touch, std::span<const int> support_blocks) {
     const auto nx = static_cast<std::size_t>(g.nx);
     std::uint8_t* row_out = slices[static_cast<std::size_t>(k - k0)].material.data() + static_cast<std::size_t>(j) * nx;
     std::uint64_t n_support = 0;
     if (plan.support >= 0) {
       const std::int32_t* tops = support_top.data() + static_cast<std::size_t>(j / kSupportBlock) * support_bx;
       // By support block: the columns whose support ends below this layer are skipped together.
-      for (int b = 0; b * kSupportBlock < g.nx; ++b) {
+      for (const int b : support_blocks) {
         if (k >= tops[b]) continue;
         for (int i = b * kSupportBlock; i < std::min(g.nx, (b + 1) * kSupportBlock); ++i) {
           float* w = row_weights + static_cast<std::size_t>(i) * D;
           if (own[i] < 0) {
-            touch.push_back(i);
+            touch[n_touch++] = i;
           } else if (is_void_mixture(w, D)) {  // owned, but the dither would leave it void
             std::fill(w, w + D, 0.0f);
           } else {
@@ -1064,19 +1065,17 @@ void VoxelJob::Impl::run_slab(int k0, int k1, std::vector<Slice>& slices, JobSta
         }
       }
     }
-    if (touch.empty()) {
+    if (n_touch == 0) {
       ditherer.push_void_row(row_out);
       return n_support;
     }
+    // The ditherer writes printer material numbers (its codes are to_material).
     ditherer.push_row(row_weights, row_out);
-    if (!identity) {
-      for (int i = 0; i < g.nx; ++i) row_out[i] = to_material[row_out[i]];
-    }
-    if (touch.size() * 8 > nx) {  // most of the row: clear it all in one go
+    if (n_touch * 8 > nx) {  // most of the row: clear it all in one go
       std::fill_n(row_weights, nx * D, 0.0f);
       std::fill_n(own, nx, std::int16_t{-1});
     } else {
-      for (int i : touch) {
+      for (const int i : std::span<const int>(touch, n_touch)) {
         for (int m = 0; m < D; ++m) row_weights[static_cast<std::size_t>(i) * D + m] = 0.0f;
         own[i] = -1;
       }
@@ -1146,12 +1145,15 @@ void VoxelJob::Impl::run_slab(int k0, int k1, std::vector<Slice>& slices, JobSta
       const std::size_t L = hi - lo;  // layers of this run; layer l is k = lo + l
       const std::size_t nx = static_cast<std::size_t>(g.nx);
       Ditherer* run_ditherers = ditherers.data() + (lo - static_cast<std::size_t>(k0));
-      // Per layer of the run: the row's weights and owners, the voxels touched.
+      // Per layer of the run: the row's weights and owners, and the x of its owned voxels, shape by
+      // shape (each voxel has one owner, so nx of them at most): shape a's in layer l's row are
+      // touched[l * nx + owned[2 * (a * L + l)] .. owned[2 * (a * L + l) + 1]), ascending.
       std::vector<float> weights(L * nx * D, 0.0f);
       std::vector<std::int16_t> owner(L * nx, -1);
-      std::vector<std::vector<int>> touched(L);
-      // owned[a * L + l]: the x of the voxels shape a owns in layer l's row, ascending.
-      std::vector<std::vector<int>> owned(active.size() * L);
+      std::vector<int> touched(L * nx);
+      std::vector<std::size_t> n_touched(L);
+      std::vector<std::size_t> owned(active.size() * L * 2);
+      std::vector<int> support_blocks;  // the row's blocks whose support reaches the run
       std::vector<std::unique_ptr<openfl::BatchExecutor>> executors(active.size());
       std::vector<float> px, py, pz, out;
       std::vector<std::uint32_t> lane_voxel;  // l * nx + x of each lane of a batch
@@ -1159,29 +1161,38 @@ void VoxelJob::Impl::run_slab(int k0, int k1, std::vector<Slice>& slices, JobSta
       std::uint64_t n_shape = 0, n_fablet = 0, n_support = 0;
       for (int j = ja; j < jb; ++j) {
         // Ownership: the highest-priority shape whose runs hold the voxel. Each column's runs are
-        // read once for all the layers of the run; each layer's lists stay in x order.
-        for (std::size_t l = 0; l < L; ++l) touched[l].clear();
+        // read once for all the layers of the run; each shape's voxels in a layer stay in x order.
+        std::fill(n_touched.begin(), n_touched.end(), 0);
         for (std::size_t a = 0; a < active.size(); ++a) {
-          for (std::size_t l = 0; l < L; ++l) owned[a * L + l].clear();
+          for (std::size_t l = 0; l < L; ++l) owned[2 * (a * L + l)] = n_touched[l];
           const Active& act = active[a];
           const ShapePlan& p = act.shape->plan;
           const int kb = std::max(static_cast<int>(lo), act.k0), ke = std::min(static_cast<int>(hi), act.k1);
-          if (kb >= ke || j < act.row0 || j >= act.row0 + act.runs.ny) continue;
-          for (int ii = 0; ii < act.runs.nx; ++ii) {
-            const int i = p.i0 + ii;
-            for (const LayerRun& r : act.runs.column(ii, j - act.row0)) {
-              if (r.begin >= ke) break;
-              for (int k = std::max(r.begin, kb); k < std::min(r.end, ke); ++k) {
-                const std::size_t l = static_cast<std::size_t>(k) - lo;
-                std::int16_t& own = owner[l * nx + static_cast<std::size_t>(i)];
-                if (own >= 0) continue;
-                own = static_cast<std::int16_t>(a);
-                owned[a * L + l].push_back(i);
-                touched[l].push_back(i);
+          if (kb < ke && j >= act.row0 && j < act.row0 + act.runs.ny) {
+            int* const xs = touched.data();
+            std::size_t* const count = n_touched.data();
+            std::int16_t* const owners = owner.data();
+            for (int ii = 0; ii < act.runs.nx; ++ii) {
+              const int i = p.i0 + ii;
+              for (const LayerRun& r : act.runs.column(ii, j - act.row0)) {
+                if (r.begin >= ke) break;
+                for (int k = std::max(r.begin, kb); k < std::min(r.end, ke); ++k) {
+                  const std::size_t l = static_cast<std::size_t>(k) - lo;
+                  std::int16_t& own = owners[l * nx + static_cast<std::size_t>(i)];
+                  if (own >= 0) continue;
+                  own = static_cast<std::int16_t>(a);
+                  xs[l * nx + count[l]++] = i;
+                }
               }
             }
           }
+          for (std::size_t l = 0; l < L; ++l) owned[2 * (a * L + l) + 1] = n_touched[l];
         }
+        // The shape's owned voxels in layer l's row.
+        auto owned_xs = [&](std::size_t a, std::size_t l) {
+          const std::size_t b = owned[2 * (a * L + l)], e = owned[2 * (a * L + l) + 1];
+          return std::span<const int>(touched.data() + l * nx + b, e - b);
+        };
         // Volume phase per shape over the voxels it owns in this row of every layer of the run,
         // as one batch in tiles of kVolumeTile voxels along x, each tile through all the layers
         // before the next. Consecutive lanes are then a voxel apart and their surface searches
@@ -1190,13 +1201,13 @@ void VoxelJob::Impl::run_slab(int k0, int k1, std::vector<Slice>& slices, JobSta
         for (std::size_t a = 0; a < active.size(); ++a) {
           Shape& s = *active[a].shape;
           std::size_t n = 0;
-          for (std::size_t l = 0; l < L; ++l) n += owned[a * L + l].size();
+          for (std::size_t l = 0; l < L; ++l) n += owned_xs(a, l).size();
           if (n == 0) continue;
           n_shape += n;
           if (!s.program) {
             const int m = s.dither_slots[0];
             for (std::size_t l = 0; l < L; ++l) {
-              for (int i : owned[a * L + l]) weights[(l * nx + static_cast<std::size_t>(i)) * D + m] = 1.0f;
+              for (int i : owned_xs(a, l)) weights[(l * nx + static_cast<std::size_t>(i)) * D + m] = 1.0f;
             }
             continue;
           }
@@ -1208,7 +1219,7 @@ void VoxelJob::Impl::run_slab(int k0, int k1, std::vector<Slice>& slices, JobSta
           std::size_t q = 0;
           for (int tile_end = kVolumeTile; q < n; tile_end += kVolumeTile) {
             for (std::size_t l = 0; l < L; ++l) {
-              const std::vector<int>& xs = owned[a * L + l];
+              const std::span<const int> xs = owned_xs(a, l);
               const float z = static_cast<float>(g.origin.z + (static_cast<double>(lo + l) + 0.5) * g.dz);
               for (std::size_t& c = cursor[l]; c < xs.size() && xs[c] < tile_end; ++c, ++q) {
                 px[q] = static_cast<float>(g.origin.x + (xs[c] + 0.5) * g.dx);
@@ -1232,9 +1243,16 @@ void VoxelJob::Impl::run_slab(int k0, int k1, std::vector<Slice>& slices, JobSta
               w[s.dither_slots[static_cast<std::size_t>(c)]] += outs[static_cast<std::size_t>(c)][q];
           }
         }
+        support_blocks.clear();
+        if (plan.support >= 0) {
+          const std::int32_t* tops = support_top.data() + static_cast<std::size_t>(j / kSupportBlock) * support_bx;
+          for (int b = 0; b < support_bx; ++b) {
+            if (tops[b] > static_cast<std::int32_t>(lo)) support_blocks.push_back(b);
+          }
+        }
         for (std::size_t l = 0; l < L; ++l) {
           n_support += finish_row(run_ditherers[l], static_cast<int>(lo + l), j, weights.data() + l * nx * D,
-                                  owner.data() + l * nx, touched[l]);
+                                  owner.data() + l * nx, touched.data() + l * nx, n_touched[l], support_blocks);
         }
       }
       shape_voxels += n_shape;

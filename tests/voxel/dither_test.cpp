@@ -218,6 +218,38 @@ TEST(Dither, DeterministicStreamingAndReset) {
   EXPECT_EQ(dither_slice(w4, width, height, m_count), once);
 }
 
+TEST(Dither, OutputCodesReplaceTheIndices) {
+  // A ditherer given output codes writes codes[index] where it would write the index, row by row
+  // (void rows and void voxels included), and chooses exactly as without them.
+  std::mt19937 rng(7);
+  std::uniform_real_distribution<float> u(-0.3f, 1.0f);
+  const int width = 53, height = 9, m_count = 3;
+  std::vector<float> w(static_cast<std::size_t>(width) * height * m_count);
+  for (float& x : w) x = u(rng);
+  const auto plain = dither_slice(w, width, height, m_count);
+  const std::vector<std::uint8_t> codes = {200, 7, 3, 12};  // void, material 0, 1, 2
+  Ditherer d(width, height, m_count, codes);
+  std::vector<std::uint8_t> row(width);
+  std::size_t voids = 0;
+  for (int j = 0; j < height; ++j) {
+    if (j == 4) {
+      d.push_void_row(row.data());
+      for (int i = 0; i < width; ++i) ASSERT_EQ(row[i], 200);
+      continue;
+    }
+    d.push_row(w.data() + static_cast<std::size_t>(j) * width * m_count, row.data());
+    if (j > 4) continue;  // below the void row the error differs from the plain slice's
+    for (int i = 0; i < width; ++i) {
+      const std::uint8_t index = plain[static_cast<std::size_t>(j) * width + i];
+      ASSERT_EQ(row[i], codes[index]);
+      voids += index == 0 ? 1 : 0;
+    }
+  }
+  EXPECT_GT(voids, 0u);  // the weights include all-negative voxels, so the void code was written
+  EXPECT_THROW(Ditherer(4, 4, 3, std::vector<std::uint8_t>(3)), Error);
+  EXPECT_THROW(Ditherer(4, 4, 3, std::vector<std::uint8_t>(5)), Error);
+}
+
 TEST(Dither, BadArguments) {
   EXPECT_THROW(Ditherer(0, 4, 2), Error);
   EXPECT_THROW(Ditherer(4, 0, 2), Error);

@@ -26,9 +26,11 @@
 /// with one Ditherer each). A Ditherer is not thread-safe; use one per thread.
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <span>
 #include <vector>
 
 namespace fabforge::voxel {
@@ -52,12 +54,16 @@ inline bool is_void_mixture(const float* weights, int materials) {
 /// Streaming vector Floyd-Steinberg ditherer for slices of width x height voxels and M materials.
 class Ditherer {
  public:
-  /// Throws Error (usage) unless width >= 1, height >= 1 and 1 <= materials <= 64.
-  Ditherer(int width, int height, int materials);
+  /// Throws Error (usage) unless width >= 1, height >= 1 and 1 <= materials <= 64. `codes`, when
+  /// given, holds materials + 1 output values: codes[0] is written for a void voxel and
+  /// codes[m + 1] for material m, instead of 0 and m + 1 (a pipeline that dithers a subset of the
+  /// printer's materials writes printer material numbers straight away, without a second pass over
+  /// the row). Usage error for any other size.
+  Ditherer(int width, int height, int materials, std::span<const std::uint8_t> codes = {});
 
   /// Dithers the next row of the current slice. `weights` holds width * M floats, voxel-major
   /// (voxel x's weights at weights[x * M .. x * M + M - 1]); `out` receives width indices
-  /// (0 = void, m = material m - 1). Rows come in order j = 0, 1, ..., height - 1. Throws Error
+  /// (0 = void, m = material m - 1; or their codes). Rows come in order j = 0, 1, ..., height - 1. Throws Error
   /// (usage) when more than `height` rows are pushed without reset().
   void push_row(const float* weights, std::uint8_t* out);
 
@@ -78,6 +84,7 @@ class Ditherer {
   int height_;
   int materials_;
   int row_ = 0;
+  std::array<std::uint8_t, kMaxDitherMaterials + 1> codes_{};  ///< output value of void, material 0, 1, ...
   std::vector<float> current_;  ///< error reaching this row, (width + 2) * M, one guard voxel each side
   std::vector<float> next_;     ///< error reaching the next row, same layout
 };
