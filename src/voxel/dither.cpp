@@ -17,27 +17,29 @@ constexpr float kBelowBehind = 3.0f / 16.0f;
 constexpr float kBelow = 5.0f / 16.0f;
 constexpr float kBelowAhead = 1.0f / 16.0f;
 
-/// Dithers one row. kM > 0 fixes the material count at compile time (the common small counts,
-/// so the per-material loops unroll and the running vectors stay in registers); kM == 0 reads it
-/// from `materials`. `dir` is +1 (left to right) or -1 (right to left).
+/// Dithers voxels [first, end) of a row of `width`. kM > 0 fixes the material count at compile time (the
+/// common small counts, so the per-material loops unroll and the running vectors stay in
+/// registers); kM == 0 reads it from `materials`. `dir` is +1 (left to right) or -1 (right to left).
 ///
 /// `current` holds the error that reached this row from the row above; it is only read. Each
 /// cell of `next` receives 1/16, 5/16 and 3/16 of three consecutive residuals of this row, so
 /// the kernel carries those sums along and stores each cell of `next` once (no read-modify-write,
 /// no clearing). Both rows have a guard voxel at each end: the below-behind share of the row's
 /// first voxel lands in a guard and is never read, and the below-ahead share of the last voxel is
-/// not stored at all (error leaving the slice is dropped).
+/// not stored at all (error leaving the slice is dropped). Of `next` it stores the cells below
+/// voxels first - 1 .. end (guards included; end only when end < width, first - 1 only when dir is
+/// -1 and first > 0): the voxels outside the span are void, so that is everything they would store.
 template <int kM>
-void dither_row(const float* weights, std::uint8_t* out, const std::uint8_t* codes, int width, int materials, int dir,
-                const float* current, float* next) {
+void dither_row(const float* weights, std::uint8_t* out, const std::uint8_t* codes, int first, int end, int width,
+                int materials, int dir, const float* current, float* next) {
   constexpr int kCap = kM > 0 ? kM : kMaxDitherMaterials;
   const int m_count = kM > 0 ? kM : materials;
   float v[kCap];
   float ahead[kCap] = {};  // 7/16 of the previous voxel's residual: error for this voxel
   float carry[kCap] = {};  // 1/16 r[n-2] + 5/16 r[n-1]: the cell below the previous voxel, but its 3/16 r[n]
   float fresh[kCap] = {};  // 1/16 r[n-1]: the cell below this voxel so far
-  int x = dir > 0 ? 0 : width - 1;
-  for (int n = 0; n < width; ++n, x += dir) {
+  int x = dir > 0 ? first : end - 1;
+  for (int n = first; n < end; ++n, x += dir) {
     const float* w = weights + static_cast<std::ptrdiff_t>(x) * m_count;
     const float* e = current + static_cast<std::ptrdiff_t>(x + 1) * m_count;
     float* below_behind = next + static_cast<std::ptrdiff_t>(x + 1 - dir) * m_count;
@@ -88,12 +90,18 @@ void dither_row(const float* weights, std::uint8_t* out, const std::uint8_t* cod
       ahead[m] = kAhead * r;
     }
   }
-  // The cell below the last voxel is complete now; what would go below-ahead of it is dropped.
+  // The cell below the last voxel is complete now. What goes below-ahead of it is dropped at the
+  // slice's edge; inside the row it is all that cell gets (the void voxels beyond add nothing).
   float* last = next + static_cast<std::ptrdiff_t>(x + 1 - dir) * m_count;
   for (int m = 0; m < m_count; ++m) last[m] = carry[m];
+  if (x >= 0 && x < width) {
+    float* beyond = next + static_cast<std::ptrdiff_t>(x + 1) * m_count;
+    for (int m = 0; m < m_count; ++m) beyond[m] = fresh[m];
+  }
 }
 
-using RowKernel = void (*)(const float*, std::uint8_t*, const std::uint8_t*, int, int, int, const float*, float*);
+using RowKernel = void (*)(const float*, std::uint8_t*, const std::uint8_t*, int, int, int, int, int, const float*,
+                           float*);
 
 RowKernel pick_kernel(int materials) {
   switch (materials) {
@@ -148,13 +156,37 @@ void Ditherer::reset() {
   row_ = 0;
 }
 
-void Ditherer::push_row(const float* weights, std::uint8_t* out) {
+void Ditherer::push_row(const float* weights, std::uint8_t* out) { push_row(weights, out, 0, width_); }
+
+void Ditherer::push_row(const float* weights, std::uint8_t* out, int first, int end) {
   if (row_ >= height_) {
     throw usage_error("dither: row " + std::to_string(row_) + " pushed into a slice of " + std::to_string(height_) +
                       " rows; call reset() to start the next slice");
   }
+  if (first < 0 || end > width_ || first > end) {
+    throw usage_error("dither: voxels [" + std::to_string(first) + ", " + std::to_string(end) + ") asked of a row of " +
+                      std::to_string(width_));
+  }
+  if (first == end) {
+    push_void_row(out);
+    return;
+  }
+  // The void voxels outside [first, end) take no error and pass none on: the kernel reaches the
+  // span's first voxel with no error in hand, as a walk through the void would. The cells of next_
+  // below the void get no error but what the span's end voxels send them (the kernel stores
+  // those): the rest are cleared here, cells -1 .. first - 1 and end .. width (the kernel then
+  // overwrites the ones it stores).
+  const auto m = static_cast<std::size_t>(materials_);
+  const auto cell = [&](int c) {
+    return next_.begin() + static_cast<std::ptrdiff_t>(static_cast<std::size_t>(c + 1) * m);
+  };
+  std::fill(cell(-1), cell(first), 0.0f);
+  std::fill(cell(end), next_.end(), 0.0f);
+  std::fill(out, out + first, codes_[0]);
+  std::fill(out + end, out + width_, codes_[0]);
   const int dir = (row_ % 2 == 0) ? 1 : -1;
-  pick_kernel(materials_)(weights, out, codes_.data(), width_, materials_, dir, current_.data(), next_.data());
+  pick_kernel(materials_)(weights, out, codes_.data(), first, end, width_, materials_, dir, current_.data(),
+                          next_.data());
   // Every cell of next_ was stored; it becomes the next row's incoming error.
   current_.swap(next_);
   ++row_;

@@ -1069,8 +1069,10 @@ void VoxelJob::Impl::run_slab(int k0, int k1, std::vector<Slice>& slices, JobSta
       ditherer.push_void_row(row_out);
       return n_support;
     }
-    // The ditherer writes printer material numbers (its codes are to_material).
-    ditherer.push_row(row_weights, row_out);
+    // Only the span of the touched voxels: the rest of the row is void. The ditherer writes
+    // printer material numbers (its codes are to_material).
+    const auto [lowest, highest] = std::minmax_element(touch, touch + n_touch);
+    ditherer.push_row(row_weights, row_out, *lowest, *highest + 1);
     if (n_touch * 8 > nx) {  // most of the row: clear it all in one go
       std::fill_n(row_weights, nx * D, 0.0f);
       std::fill_n(own, nx, std::int16_t{-1});

@@ -8,6 +8,7 @@
 #include <ctime>
 #include <limits>
 #include <random>
+#include <utility>
 #include <vector>
 
 #include "fabforge/core/error.hpp"
@@ -248,6 +249,48 @@ TEST(Dither, OutputCodesReplaceTheIndices) {
   EXPECT_GT(voids, 0u);  // the weights include all-negative voxels, so the void code was written
   EXPECT_THROW(Ditherer(4, 4, 3, std::vector<std::uint8_t>(3)), Error);
   EXPECT_THROW(Ditherer(4, 4, 3, std::vector<std::uint8_t>(5)), Error);
+}
+
+TEST(Dither, SpansGiveTheWholeRowsResult) {
+  // Rows void outside a random span (sometimes empty, sometimes touching an edge), with void
+  // voxels inside too: dithering only the span gives, row after row (so the error handed to the
+  // next row matches as well, in both scan directions), what dithering the whole row gives.
+  std::mt19937 rng(11);
+  std::uniform_real_distribution<float> u(-0.2f, 1.0f);
+  const int width = 41, height = 60;
+  for (const int m_count : {2, 3, 9}) {
+    std::vector<float> w(static_cast<std::size_t>(width) * height * m_count, 0.0f);
+    std::vector<std::pair<int, int>> spans;
+    for (int j = 0; j < height; ++j) {
+      int first = static_cast<int>(rng() % (width + 1)), end = static_cast<int>(rng() % (width + 1));
+      if (first > end) std::swap(first, end);
+      if (j % 7 == 1) first = 0;
+      if (j % 5 == 2) end = width;
+      spans.emplace_back(first, end);
+      for (int i = first; i < end; ++i) {
+        for (int m = 0; m < m_count; ++m) w[(static_cast<std::size_t>(j) * width + i) * m_count + m] = u(rng);
+      }
+    }
+    const auto whole = dither_slice(w, width, height, m_count);
+    Ditherer d(width, height, m_count);
+    std::vector<std::uint8_t> row(width, 99);
+    std::size_t non_void = 0;
+    for (int j = 0; j < height; ++j) {
+      d.push_row(w.data() + static_cast<std::size_t>(j) * width * m_count, row.data(), spans[j].first, spans[j].second);
+      for (int i = 0; i < width; ++i) {
+        ASSERT_EQ(row[i], whole[static_cast<std::size_t>(j) * width + i]) << "row " << j << " voxel " << i;
+        non_void += row[i] != 0 ? 1 : 0;
+      }
+    }
+    EXPECT_GT(non_void, static_cast<std::size_t>(width * height / 4));
+  }
+  Ditherer d(8, 2, 2);
+  std::vector<float> w(16, 0.5f);
+  std::vector<std::uint8_t> row(8);
+  EXPECT_THROW(d.push_row(w.data(), row.data(), -1, 4), Error);
+  EXPECT_THROW(d.push_row(w.data(), row.data(), 2, 9), Error);
+  EXPECT_THROW(d.push_row(w.data(), row.data(), 5, 4), Error);
+  EXPECT_EQ(d.rows_done(), 0);
 }
 
 TEST(Dither, BadArguments) {

@@ -67,6 +67,11 @@ class Ditherer {
   /// (usage) when more than `height` rows are pushed without reset().
   void push_row(const float* weights, std::uint8_t* out);
 
+  /// Same as push_row() for a row whose voxels outside [first, end) are void: their weights are
+  /// not read (`weights` still points at voxel 0's), the result is push_row()'s with every weight
+  /// there 0, and the cost is the span's. Usage error unless 0 <= first <= end <= width.
+  void push_row(const float* weights, std::uint8_t* out, int first, int end);
+
   /// Same as push_row() with every weight 0 (a row of void), without reading weights.
   void push_void_row(std::uint8_t* out);
 
