@@ -1363,10 +1363,11 @@ JobStats VoxelJob::run(std::span<SliceSink* const> sinks, RunContext& context,
     const int k1 = std::min(plan.grid.nz, k0 + height);
     context.run([&] { im.run_slab(k0, k1, slices, stats); });
     const PhaseTimer t_sinks;
-    for (int k = k0; k < k1; ++k) {
-      for (SliceSink* sink : sinks) sink->write(slices[static_cast<std::size_t>(k - k0)]);
-      ++stats.slices;
-    }
+    context.run([&] {  // a sink may write the slab's slices in parallel
+      for (SliceSink* sink : sinks)
+        sink->write_slab(std::span<const Slice>(slices.data(), static_cast<std::size_t>(k1 - k0)));
+    });
+    stats.slices += k1 - k0;
     t_sinks.add_to(stats.sinks);
     if (slab == 0) stats.first_slice_s = seconds_since(t0);
     ++slab;

@@ -22,6 +22,7 @@
 
 #include "fabforge/core/atomic_file.hpp"
 #include "fabforge/core/error.hpp"
+#include "fabforge/core/parallel.hpp"
 
 namespace fabforge::voxel {
 
@@ -269,6 +270,21 @@ class PngStackSink final : public SliceSink {
 
   void write(const Slice& slice) override {
     sequence_.check(slice);
+    encode(slice);
+    sequence_.advance();
+  }
+
+  // Each slice is a file of its own: the slab's are encoded in parallel (PNG compression is most
+  // of this sink's time; the tray's 177 slices of 51.6 M voxels took 24 s one at a time).
+  void write_slab(std::span<const Slice> slices) override {
+    for (const Slice& slice : slices) {
+      sequence_.check(slice);
+      sequence_.advance();
+    }
+    parallel_for_each_index(0, slices.size(), 1, [&](std::size_t i) { encode(slices[i]); });
+  }
+
+  void encode(const Slice& slice) const {
     PngLayout layout;
     layout.width = static_cast<png_uint_32>(slice.width);
     layout.height = static_cast<png_uint_32>(slice.height);
@@ -279,7 +295,6 @@ class PngStackSink final : public SliceSink {
     layout.trns_size = static_cast<int>(trns_.size());
     const PngRows rows{&slice_row, &slice};
     write_png_file(staging_->path() / ("slice_" + padded(slice.k, digits_) + ".png"), layout, rows);
-    sequence_.advance();
   }
 
   void finish() override {

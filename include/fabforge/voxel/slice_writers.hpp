@@ -61,6 +61,7 @@
 
 #include <filesystem>
 #include <memory>
+#include <span>
 #include <vector>
 
 #include "fabforge/voxel/grid.hpp"
@@ -78,6 +79,12 @@ class SliceSink {
 
   /// Writes the next slice (slice.k = 0, 1, ...; width nx, height ny) and keeps no copy of it.
   virtual void write(const Slice& slice) = 0;
+
+  /// Writes the next slices in layer order, as write() on each (the default). A sink whose
+  /// slices are independent files may write them in parallel (within the caller's threads).
+  virtual void write_slab(std::span<const Slice> slices) {
+    for (const Slice& slice : slices) write(slice);
+  }
 
   /// Completes the output after all nz slices and renames it onto the target.
   virtual void finish() = 0;
