@@ -446,19 +446,21 @@ class GrabcadSink final : public SliceSink {
     if (fs::is_directory(file_, ec)) throw input_error("cannot write " + quoted(file_) + ": it is a folder");
     output_ = std::make_unique<AtomicFile>(file_);
     staging_ = std::make_unique<StagingFolder>(file_, ".layers-");
-    row_.assign(static_cast<std::size_t>(grid.nx) * 4, 0);
   }
 
   void write(const Slice& slice) override {
     sequence_.check(slice);
-    PngLayout layout;
-    layout.width = static_cast<png_uint_32>(slice.width);
-    layout.height = static_cast<png_uint_32>(slice.height);
-    layout.color_type = PNG_COLOR_TYPE_RGB_ALPHA;
-    const RgbaRows context{&slice, colours_.data(), row_.data()};
-    const PngRows rows{&rgba_row, &context};
-    write_png_file(layer_path(slice.k), layout, rows);
+    encode(slice);
     sequence_.advance();
+  }
+
+  // The layers wait as files until finish() packs them: a slab's are encoded in parallel.
+  void write_slab(std::span<const Slice> slices) override {
+    for (const Slice& slice : slices) {
+      sequence_.check(slice);
+      sequence_.advance();
+    }
+    parallel_for_each_index(0, slices.size(), 1, [&](std::size_t i) { encode(slices[i]); });
   }
 
   void finish() override {
@@ -492,6 +494,17 @@ class GrabcadSink final : public SliceSink {
  private:
   fs::path layer_path(int k) const { return staging_->path() / ("layer_" + std::to_string(k) + ".png"); }
 
+  void encode(const Slice& slice) const {
+    PngLayout layout;
+    layout.width = static_cast<png_uint_32>(slice.width);
+    layout.height = static_cast<png_uint_32>(slice.height);
+    layout.color_type = PNG_COLOR_TYPE_RGB_ALPHA;
+    std::vector<std::uint8_t> row(static_cast<std::size_t>(slice.width) * 4);  // one RGBA row at a time
+    const RgbaRows context{&slice, colours_.data(), row.data()};
+    const PngRows rows{&rgba_row, &context};
+    write_png_file(layer_path(slice.k), layout, rows);
+  }
+
   /// Adds an entry with a fixed time stamp (1980-01-01 00:00), so reruns give identical bytes.
   void add(zip_t* zip, const std::string& name, zip_source_t* source, std::int32_t method) {
     if (source == nullptr) throw runtime_error("cannot write " + quoted(file_) + ": " + zip_strerror(zip));
@@ -512,7 +525,6 @@ class GrabcadSink final : public SliceSink {
   SliceSequence sequence_;
   std::array<std::array<std::uint8_t, 4>, 256> colours_{};
   std::string config_;
-  std::vector<std::uint8_t> row_;
   std::unique_ptr<AtomicFile> output_;  // destroyed after staging_: declared first
   std::unique_ptr<StagingFolder> staging_;
 };

@@ -11,8 +11,6 @@
 #include <cstdio>
 #include <cstring>
 #include <ctime>
-#include <fstream>
-#include <iterator>
 #include <memory>
 #include <span>
 #include <string>
@@ -210,11 +208,6 @@ TEST(PngStack, StreamsAndLeavesNothingWithoutFinish) {
   EXPECT_TRUE(dir.entries().empty());
 }
 
-std::string file_bytes(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
 TEST(PngStack, SlabsWriteTheSameFilesAsSlices) {
   // write_slab encodes a slab's slices in parallel: the files are those write() makes one by one,
   // byte for byte, and the layer order is still checked.
@@ -232,9 +225,9 @@ TEST(PngStack, SlabsWriteTheSameFilesAsSlices) {
   slabs->finish();
   for (int k = 0; k < g.nz; ++k) {
     const std::string name = "slice_0000" + std::to_string(k) + ".png";
-    const std::string bytes = file_bytes(dir / "slabs" / name);
+    const auto bytes = test::read_bytes(dir / "slabs" / name);
     EXPECT_FALSE(bytes.empty()) << name;
-    EXPECT_EQ(bytes, file_bytes(dir / "one" / name)) << name;
+    EXPECT_EQ(bytes, test::read_bytes(dir / "one" / name)) << name;
   }
   auto out_of_order = make_png_stack_sink(dir / "bad");
   out_of_order->begin(g, materials);
@@ -365,6 +358,23 @@ TEST(Grabcad, OtherPitchesAndByteIdenticalReruns) {
   EXPECT_TRUE(test::contains(xml, "<XDpi>1200</XDpi>")) << xml;
   EXPECT_TRUE(test::contains(xml, "<YDpi>254</YDpi>")) << xml;
   EXPECT_TRUE(test::contains(xml, "<SliceThicknessNanoMeter>13500</SliceThicknessNanoMeter>")) << xml;
+}
+
+TEST(Grabcad, SlabsWriteTheSamePackageAsSlices) {
+  // write_slab encodes a slab's layers in parallel; the package is write()'s, byte for byte.
+  TempDir dir;
+  const Grid g = small_grid(6);
+  const auto materials = three_materials();
+  write_all(*make_grabcad_sink(dir / "one.zip"), g, materials);
+  auto slabs = make_grabcad_sink(dir / "slabs.zip");
+  slabs->begin(g, materials);
+  std::vector<Slice> all;
+  for (int k = 0; k < g.nz; ++k) all.push_back(make_slice(g, k, 3));
+  slabs->write_slab(std::span<const Slice>(all.data(), 5));
+  slabs->write_slab(std::span<const Slice>(all.data() + 5, 1));
+  slabs->finish();
+  EXPECT_EQ(test::read_bytes(dir / "slabs.zip"), test::read_bytes(dir / "one.zip"));
+  EXPECT_GT(test::read_bytes(dir / "one.zip").size(), 6u * 40);  // six layer PNGs and the config
 }
 
 TEST(Grabcad, MaterialTableErrors) {
