@@ -1147,14 +1147,15 @@ void VoxelJob::Impl::run_slab(int k0, int k1, std::vector<Slice>& slices, JobSta
       const std::size_t L = hi - lo;  // layers of this run; layer l is k = lo + l
       const std::size_t nx = static_cast<std::size_t>(g.nx);
       Ditherer* run_ditherers = ditherers.data() + (lo - static_cast<std::size_t>(k0));
-      // Per layer of the run: the row's weights and owners, and the x of its owned voxels, shape by
-      // shape (each voxel has one owner, so nx of them at most): shape a's in layer l's row are
-      // touched[l * nx + owned[2 * (a * L + l)] .. owned[2 * (a * L + l) + 1]), ascending.
+      // Per layer of the run: the row's weights and owners, and the x of the voxels touched: those
+      // owned, shape by shape, then those given support (each voxel once, so nx at most). Shape
+      // a's in layer l's row are touched[l * nx + owned_range[2 * (a * L + l)] ..
+      // owned_range[2 * (a * L + l) + 1]), ascending.
       std::vector<float> weights(L * nx * D, 0.0f);
       std::vector<std::int16_t> owner(L * nx, -1);
       std::vector<int> touched(L * nx);
       std::vector<std::size_t> n_touched(L);
-      std::vector<std::size_t> owned(active.size() * L * 2);
+      std::vector<std::size_t> owned_range(active.size() * L * 2);
       std::vector<int> support_blocks;  // the row's blocks whose support reaches the run
       std::vector<std::unique_ptr<openfl::BatchExecutor>> executors(active.size());
       std::vector<float> px, py, pz, out;
@@ -1166,7 +1167,7 @@ void VoxelJob::Impl::run_slab(int k0, int k1, std::vector<Slice>& slices, JobSta
         // read once for all the layers of the run; each shape's voxels in a layer stay in x order.
         std::fill(n_touched.begin(), n_touched.end(), 0);
         for (std::size_t a = 0; a < active.size(); ++a) {
-          for (std::size_t l = 0; l < L; ++l) owned[2 * (a * L + l)] = n_touched[l];
+          for (std::size_t l = 0; l < L; ++l) owned_range[2 * (a * L + l)] = n_touched[l];
           const Active& act = active[a];
           const ShapePlan& p = act.shape->plan;
           const int kb = std::max(static_cast<int>(lo), act.k0), ke = std::min(static_cast<int>(hi), act.k1);
@@ -1188,11 +1189,11 @@ void VoxelJob::Impl::run_slab(int k0, int k1, std::vector<Slice>& slices, JobSta
               }
             }
           }
-          for (std::size_t l = 0; l < L; ++l) owned[2 * (a * L + l) + 1] = n_touched[l];
+          for (std::size_t l = 0; l < L; ++l) owned_range[2 * (a * L + l) + 1] = n_touched[l];
         }
         // The shape's owned voxels in layer l's row.
         auto owned_xs = [&](std::size_t a, std::size_t l) {
-          const std::size_t b = owned[2 * (a * L + l)], e = owned[2 * (a * L + l) + 1];
+          const std::size_t b = owned_range[2 * (a * L + l)], e = owned_range[2 * (a * L + l) + 1];
           return std::span<const int>(touched.data() + l * nx + b, e - b);
         };
         // Volume phase per shape over the voxels it owns in this row of every layer of the run,
