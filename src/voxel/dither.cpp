@@ -27,8 +27,9 @@ constexpr float kBelowAhead = 1.0f / 16.0f;
 /// no clearing). Both rows have a guard voxel at each end: the below-behind share of the row's
 /// first voxel lands in a guard and is never read, and the below-ahead share of the last voxel is
 /// not stored at all (error leaving the slice is dropped). Of `next` it stores the cells below
-/// voxels first - 1 .. end (guards included; end only when end < width, first - 1 only when dir is
-/// -1 and first > 0): the voxels outside the span are void, so that is everything they would store.
+/// voxels first .. end - 1, the one behind the first voxel it visits (a guard at the row's edge)
+/// and the one beyond the last, unless that lies outside the row: the voxels outside the span are
+/// void, so that is everything they would store.
 template <int kM>
 void dither_row(const float* weights, std::uint8_t* out, const std::uint8_t* codes, int first, int end, int width,
                 int materials, int dir, const float* current, float* next) {

@@ -64,6 +64,16 @@ void write_all(SliceSink& sink, const Grid& g, const std::vector<Material>& mate
   sink.finish();
 }
 
+/// As write_all, through write_slab: layers [0, first) as one slab, the rest as another.
+void write_all_in_two_slabs(SliceSink& sink, const Grid& g, const std::vector<Material>& materials, int first) {
+  std::vector<Slice> all;
+  for (int k = 0; k < g.nz; ++k) all.push_back(make_slice(g, k, static_cast<int>(materials.size())));
+  sink.begin(g, materials);
+  sink.write_slab(std::span<const Slice>(all).first(static_cast<std::size_t>(first)));
+  sink.write_slab(std::span<const Slice>(all).subspan(static_cast<std::size_t>(first)));
+  sink.finish();
+}
+
 /// A PNG as stored: colour type, palette and tRNS, and the samples without any expansion.
 struct RawPng {
   int width = 0, height = 0, color_type = -1, bit_depth = 0;
@@ -214,15 +224,8 @@ TEST(PngStack, SlabsWriteTheSameFilesAsSlices) {
   TempDir dir;
   const Grid g = small_grid(7);
   const auto materials = three_materials();
-  auto one = make_png_stack_sink(dir / "one");
-  write_all(*one, g, materials);
-  auto slabs = make_png_stack_sink(dir / "slabs");
-  slabs->begin(g, materials);
-  std::vector<Slice> all;
-  for (int k = 0; k < g.nz; ++k) all.push_back(make_slice(g, k, 3));
-  slabs->write_slab(std::span<const Slice>(all.data(), 4));
-  slabs->write_slab(std::span<const Slice>(all.data() + 4, 3));
-  slabs->finish();
+  write_all(*make_png_stack_sink(dir / "one"), g, materials);
+  write_all_in_two_slabs(*make_png_stack_sink(dir / "slabs"), g, materials, 4);
   for (int k = 0; k < g.nz; ++k) {
     const std::string name = "slice_0000" + std::to_string(k) + ".png";
     const auto bytes = test::read_bytes(dir / "slabs" / name);
@@ -231,7 +234,8 @@ TEST(PngStack, SlabsWriteTheSameFilesAsSlices) {
   }
   auto out_of_order = make_png_stack_sink(dir / "bad");
   out_of_order->begin(g, materials);
-  EXPECT_THROW(out_of_order->write_slab(std::span<const Slice>(all.data() + 1, 2)), InternalError);
+  const std::vector<Slice> skipped = {make_slice(g, 1, 3), make_slice(g, 2, 3)};  // layer 0 missing
+  EXPECT_THROW(out_of_order->write_slab(skipped), InternalError);
 }
 
 TEST(PngStack, ReplacesAnEarlierStackButNoOtherFolder) {
@@ -366,13 +370,7 @@ TEST(Grabcad, SlabsWriteTheSamePackageAsSlices) {
   const Grid g = small_grid(6);
   const auto materials = three_materials();
   write_all(*make_grabcad_sink(dir / "one.zip"), g, materials);
-  auto slabs = make_grabcad_sink(dir / "slabs.zip");
-  slabs->begin(g, materials);
-  std::vector<Slice> all;
-  for (int k = 0; k < g.nz; ++k) all.push_back(make_slice(g, k, 3));
-  slabs->write_slab(std::span<const Slice>(all.data(), 5));
-  slabs->write_slab(std::span<const Slice>(all.data() + 5, 1));
-  slabs->finish();
+  write_all_in_two_slabs(*make_grabcad_sink(dir / "slabs.zip"), g, materials, 5);
   EXPECT_EQ(test::read_bytes(dir / "slabs.zip"), test::read_bytes(dir / "one.zip"));
   EXPECT_GT(test::read_bytes(dir / "one.zip").size(), 6u * 40);  // six layer PNGs and the config
 }
